@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what ember needs to build and test on Debian 12, skipping what is already present.
+# Usage: bash cmake/setup.sh [--bindings]   (--bindings adds Python and Rust binding tools)
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config libeigen3-dev libxsimd-dev libfmt-dev doctest-dev libbenchmark-dev)
+if [[ "${1:-}" == "--bindings" || "${EMBER_SETUP_BINDINGS:-0}" == "1" ]]; then
+  pkgs+=(python3 python3-venv python3-setuptools python3-wheel python3-pytest python3-numpy)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "ember setup: installing ${missing[*]}" >&2
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,9 @@
+// AVX-512 (F/BW/VL/DQ) kernels. This file is compiled with those ISA flags; nothing here may
+// run unless dispatch has checked the CPU supports them.
+#include "kernels/table.hpp"
+
+namespace ember::kernels {
+
+void register_avx512(kernel_table& /*t*/) {}
+
+}  // namespace ember::kernels

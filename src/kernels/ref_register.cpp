@@ -1,0 +1,11 @@
+#include "kernels/table.hpp"
+
+namespace ember::kernels {
+
+void register_float_scalar(kernel_table& t);
+
+void register_scalar(kernel_table& t) {
+    register_float_scalar(t);
+}
+
+}  // namespace ember::kernels

@@ -1,0 +1,23 @@
+# Installs the already-built ember into a fresh prefix, then configures, builds and runs a
+# consumer project that only knows the prefix.
+file(REMOVE_RECURSE ${EMBER_WORK_DIR})
+set(prefix ${EMBER_WORK_DIR}/prefix)
+if(NOT EMBER_BUILD_TYPE)
+  set(EMBER_BUILD_TYPE Release)
+endif()
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "command failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+  set(last_output "${out}" PARENT_SCOPE)
+endfunction()
+run(${CMAKE_COMMAND} --install ${EMBER_BUILD_DIR} --prefix ${prefix} --config ${EMBER_BUILD_TYPE})
+run(${CMAKE_COMMAND} -S ${EMBER_CONSUMER_SRC} -B ${EMBER_WORK_DIR}/build
+    -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=${EMBER_BUILD_TYPE})
+run(${CMAKE_COMMAND} --build ${EMBER_WORK_DIR}/build)
+run(${EMBER_WORK_DIR}/build/consumer)
+if(NOT last_output MATCHES "Q4_K")
+  message(FATAL_ERROR "consumer printed unexpected output: ${last_output}")
+endif()
+message(STATUS "consumer output: ${last_output}")
