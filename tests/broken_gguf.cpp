@@ -555,6 +555,16 @@ std::vector<named_file> valid_samples() {
         g.data.resize(128);  // a.weight at 0 (64 bytes), b.weight at 64 (34 bytes, padded to 64)
         out.push_back({"alignment-64", encode(g)});
     }
+    {
+        // Legal but hostile text: control bytes, an escape sequence, a newline, UTF-8, a long key.
+        auto g = small_valid_raw();
+        g.kvs[1].key = "odd\nkey\x1b[2J";
+        g.kvs[0].value = value_string("line1\nline2\x1b[31m\x7f");
+        g.kvs.push_back(kv(std::string(300, 'k'), t_u32, value_u32(1)));
+        g.tensors[0].name = "tensor\nwith\x07" "bell";
+        g.tensors[1].name = "\xc3\xa9t\xc3\xa9";
+        out.push_back({"odd-names", encode(g)});
+    }
     out.push_back({"every-type", encode(every_type_raw())});
     out.push_back({"every-value-v3", encode(every_value_raw(3))});
     out.push_back({"every-value-v2", encode(every_value_raw(2))});

@@ -161,7 +161,8 @@ broken_file make_broken(broken_kind kind);
 
 // Small valid files covering the container's features, named for use as file names:
 // the container baseline the broken classes are derived from, a v2 copy, one without tensors,
-// one with alignment 64, one with a tensor of every listed type, nested arrays, the tiny llama.
+// one with alignment 64, control bytes in keys and names, a tensor of every listed type,
+// every value type with nested arrays, the tiny llama.
 struct named_file {
     std::string name;
     std::vector<std::byte> bytes;

@@ -287,6 +287,24 @@ TEST_CASE("files without tensors, with and without padding") {
     CHECK(f.get_string("general.name") == "none");
 }
 
+TEST_CASE("keys, names and strings keep their bytes; displays escape them") {
+    const auto f = gguf_file::parse(sample("odd-names").bytes, "odd.gguf");
+    CHECK(f.get_u32("odd\nkey\x1b[2J") == 7);
+    CHECK(f.get_u32(std::string(300, 'k')) == 1);
+    CHECK(f.get_string("general.architecture") == "line1\nline2\x1b[31m\x7f");
+    CHECK(f.find("general.architecture")->to_display_string() == R"("line1\nline2\x1b[31m\x7f")");
+    CHECK(f.find_tensor("tensor\nwith\x07" "bell") != nullptr);
+    CHECK(f.find_tensor("\xc3\xa9t\xc3\xa9")->type == ggml_type::q8_0);
+    // Long strings are cut at a character boundary, never inside a UTF-8 sequence.
+    gguf_writer w;
+    std::string accents;
+    for (int i = 0; i < 40; ++i) accents += "\xc3\xa9";  // 80 bytes
+    w.set_string("s", "x" + accents);                    // byte 60 falls inside a character
+    const auto g = gguf_file::parse(w.write_to_memory(), "utf8.gguf");
+    const std::string shown = g.find("s")->to_display_string();
+    CHECK(shown == "\"x" + accents.substr(0, 58) + "...\"");
+}
+
 TEST_CASE("every listed tensor type id is accepted with the right byte size") {
     const auto f = gguf_file::parse(sample("every-type").bytes, "types.gguf");
     REQUIRE(f.tensors().size() == 34);

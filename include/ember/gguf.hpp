@@ -5,6 +5,15 @@
 // (errc::bad_file) with the file name, the byte offset and the field. Tensor data stays in a
 // read-only memory map of the file (or a heap copy when mmap is off); gguf_tensor::data points
 // into it for as long as the gguf_file (or a copy of its storage handle) lives.
+//
+// What the reader accepts (formats.md §1): versions 2 and 3, little-endian; every value type,
+// arrays nested up to 8 levels; strings up to 2^30 bytes; non-empty unique keys; unique
+// non-empty tensor names up to 1024 bytes; 1 to 4 dimensions, each positive, whose element
+// count fits in i64; the type ids of formats.md §1.9 (removed and unknown ids are errors) with
+// ne0 a multiple of the block size; general.alignment a u32 power of two up to 2^20; tensor
+// data at any multiple of the alignment that lies inside the file (tensors may overlap, as
+// older readers allowed). Like any mmap reader, a file truncated by another process while
+// it is mapped faults on access; use_mmap = false avoids that.
 #pragma once
 
 #include <array>

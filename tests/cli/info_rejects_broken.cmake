@@ -9,6 +9,11 @@ foreach(var EMBER GEN DIR)
   endif()
 endforeach()
 
+# Under sanitizers, a report must not pass for the expected exit code 1 (options given by the
+# caller, e.g. detect_leaks, are kept).
+set(ENV{ASAN_OPTIONS} "$ENV{ASAN_OPTIONS}:exitcode=86")
+set(ENV{UBSAN_OPTIONS} "$ENV{UBSAN_OPTIONS}:exitcode=87:halt_on_error=1")
+
 file(REMOVE_RECURSE "${DIR}")
 execute_process(COMMAND "${GEN}" "${DIR}" RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
@@ -64,12 +69,18 @@ foreach(f IN LISTS broken)
   endforeach()
 endforeach()
 
+string(ASCII 27 esc)
 foreach(f IN LISTS accepted)
   foreach(mode "" "--no-mmap")
-    execute_process(COMMAND "${EMBER}" info -m "${f}" ${mode} RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+    execute_process(COMMAND "${EMBER}" info -m "${f}" ${mode} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    get_filename_component(name "${f}" NAME)
     if(NOT rc EQUAL 0 OR NOT err STREQUAL "")
-      get_filename_component(name "${f}" NAME)
       report("${name} ${mode}: valid container rejected (exit code ${rc}): ${err}")
+    endif()
+    # Keys, names and strings from the file are printed escaped (valid-odd-names.gguf).
+    string(FIND "${out}" "${esc}" at)
+    if(at GREATER_EQUAL 0)
+      report("${name} ${mode}: printed an unescaped ESC byte")
     endif()
   endforeach()
 endforeach()
