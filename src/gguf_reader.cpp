@@ -359,7 +359,12 @@ gguf_file gguf_file::open(const std::filesystem::path& path, const gguf_open_opt
 gguf_file gguf_file::parse(std::span<const std::byte> bytes, std::string name) {
     gguf_file f;
     f.name_ = std::move(name);
-    auto heap = std::make_shared<heap_storage>(bytes.size());
+    std::shared_ptr<heap_storage> heap;
+    try {
+        heap = std::make_shared<heap_storage>(bytes.size());
+    } catch (const std::bad_alloc&) {
+        fail(errc::out_of_memory, "{}: cannot allocate {} bytes to hold the file", f.name_, bytes.size());
+    }
     if (!bytes.empty()) std::memcpy(heap->data(), bytes.data(), bytes.size());
     f.storage_ = std::move(heap);
     gguf_parser(f, f.storage_->bytes()).parse();

@@ -413,6 +413,13 @@ broken_file make_container(broken_kind k) {
             g.tensors[1].offset = ~uint64_t(31);
             c.build();
             return c.done({at(c.l.tensor_offset_at[1]), "tensor 'b.weight'", "+ 18446744073709551584 (34 bytes) lies outside the file"});
+        case offset_plus_size_wraps: {  // data start + offset = 2^64 - 32 fits; adding 34 bytes wraps
+            c.build();
+            const uint64_t offset = ~uint64_t(31) - c.l.data_at;
+            g.tensors[1].offset = offset;
+            c.build();
+            return c.done({at(c.l.tensor_offset_at[1]), "tensor 'b.weight'", fmt::format("+ {} (34 bytes) lies outside the file", offset)});
+        }
         case truncated_before_data:
             c.build();
             return c.cut(c.l.infos_end, {at(c.l.infos_end), "data section would start at offset " + std::to_string(c.l.data_at)});

@@ -101,6 +101,7 @@ namespace ember::test {
     X(container, offset_past_eof)                                                                \
     X(container, tensor_end_past_eof)                                                            \
     X(container, offset_wraps_around)                                                            \
+    X(container, offset_plus_size_wraps)                                                         \
     X(container, truncated_before_data)                                                          \
     X(container, truncated_in_padding)                                                           \
     X(container, truncated_first_tensor_data)                                                    \
