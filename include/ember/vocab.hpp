@@ -14,6 +14,7 @@ public:
     token_id bos() const noexcept { return 1; }
     token_id eos() const noexcept { return 2; }
     bool is_eog(token_id t) const noexcept { return t == eos(); }
+    bool add_bos() const noexcept { return true; }
     std::string token_to_piece(token_id t, bool special = false) const;
 private:
     std::vector<std::string> tokens_;
