@@ -99,41 +99,53 @@ void context::impl::run(const batch& b) {
             fail(errc::invalid_argument, "decode: sequence {} at index {} is out of range (n_seq_max {})", b.seq[i], i, params.n_seq_max);
         if (b.pos[i] < 0) fail(errc::invalid_argument, "decode: position {} at index {} is negative", b.pos[i], i);
     }
-    // Logits rows are kept for the tokens that asked for them.
-    logit_row.assign(n, -1);
+    // Logits rows are kept for the tokens that asked for them. They are computed into spare
+    // buffers and swapped in on success, so a failed decode keeps the previous logits.
+    std::vector<int64_t>& new_row = spare_logit_row;
+    std::vector<float>& new_logits = spare_logits;
+    new_row.assign(n, -1);
     int64_t n_rows = 0;
     for (size_t i = 0; i < n; ++i)
-        if (b.logits[i]) logit_row[i] = n_rows++;
-    logits.resize(size_t(n_rows * hp.n_vocab));
+        if (b.logits[i]) new_row[i] = n_rows++;
+    new_logits.resize(size_t(n_rows * hp.n_vocab));
 
-    std::vector<int64_t> slots, rows;
-    for (size_t b0 = 0; b0 < n; b0 += size_t(params.n_batch)) {
-        const size_t nb = std::min(size_t(params.n_batch), n - b0);
-        auto sub = [&](const auto& v) { return std::span(v).subspan(b0, nb); };
-        if (!kv.place(sub(b.seq), sub(b.pos), sub(b.tokens), slots))
-            fail(errc::context_full, "decode: the context is full ({} of {} cache slots used, {} more tokens needed)", kv.used(),
-                 kv.capacity(), nb);
-        rows.clear();
-        int64_t first_row = -1;
-        for (size_t i = b0; i < b0 + nb; ++i)
-            if (logit_row[i] >= 0) {
-                rows.push_back(int64_t(i - b0));
-                if (first_row < 0) first_row = logit_row[i];
-            }
-        try {
+    std::vector<int64_t> slots, rows, placed;
+    try {
+        for (size_t b0 = 0; b0 < n; b0 += size_t(params.n_batch)) {
+            const size_t nb = std::min(size_t(params.n_batch), n - b0);
+            auto sub = [&](const auto& v) { return std::span(v).subspan(b0, nb); };
+            if (!kv.place(sub(b.seq), sub(b.pos), sub(b.tokens), slots))
+                fail(errc::context_full, "decode: the context is full ({} of {} cache slots used, {} more tokens needed)",
+                     kv.used(), kv.capacity(), nb);
+            placed.insert(placed.end(), slots.begin(), slots.end());
+            rows.clear();
+            int64_t first_row = -1;
+            for (size_t i = b0; i < b0 + nb; ++i)
+                if (new_row[i] >= 0) {
+                    rows.push_back(int64_t(i - b0));
+                    if (first_row < 0) first_row = new_row[i];
+                }
             detail::decoder_forward(mdl->internals(), kv, pool, scratch,
-                                    {sub(b.tokens), sub(b.pos), sub(b.seq), slots, rows},
-                                    rows.empty() ? nullptr : logits.data() + first_row * hp.n_vocab);
-        } catch (...) {
-            kv.unplace(slots);
-            logit_row.clear();
-            throw;
+                                    {sub(b.tokens), sub(b.pos), sub(b.seq), slots, rows, &abort_requested},
+                                    rows.empty() ? nullptr : new_logits.data() + first_row * hp.n_vocab);
+            n_evaluated += nb;
         }
-        n_evaluated += nb;
+        logit_row.swap(new_row);
+        logits.swap(new_logits);
+    } catch (const error& e) {
+        // A failed decode leaves no trace of its tokens in the cache.
+        kv.unplace(placed);
+        if (e.code() == errc::cancelled) abort_requested.store(false);
+        throw;
+    } catch (...) {
+        kv.unplace(placed);
+        throw;
     }
 }
 
 void context::decode(const batch& b) { impl_->run(b); }
+
+void context::abort() noexcept { impl_->abort_requested.store(true); }
 
 void context::decode(std::span<const token_id> tokens, bool all_logits, seq_id s) {
     impl& c = *impl_;

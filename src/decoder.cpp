@@ -118,6 +118,7 @@ void decoder_forward(const model::impl& m, kv_cache& kv, thread_pool& pool, forw
 
     for (int64_t il = 0; il < hp.n_layer; ++il) {
         const decoder_layer& L = m.layers[size_t(il)];
+        if (b.abort && b.abort->load(std::memory_order_relaxed)) fail(errc::cancelled, "decode: cancelled");
 
         for (int64_t t = 0; t < n; ++t) rms_norm(x + t * d, L.attn_norm.data(), cur + t * d, d, hp.rms_eps);
         matmul(L.wq, cur, n, s.q.data(), pool, s.act);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <span>
 #include <vector>
 
@@ -33,6 +34,7 @@ struct forward_batch {
     std::span<const seq_id> seq;
     std::span<const int64_t> slots;        // cache slot of each token (already placed)
     std::span<const int64_t> logit_rows;   // indices of the tokens whose logits are wanted
+    const std::atomic<bool>* abort = nullptr;  // checked between layers: throws errc::cancelled
 };
 
 // Runs the batch and writes logits (n_vocab each) for b.logit_rows, in that order.

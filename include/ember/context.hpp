@@ -97,6 +97,11 @@ public:
     void save_state_file(const std::filesystem::path& path) const;
     void load_state_file(const std::filesystem::path& path);
 
+    // Asks the decode running on another thread to stop: it throws errc::cancelled at its next
+    // layer boundary and leaves the cache as it was before it started. If no decode is running,
+    // the next one is cancelled. Safe to call from any thread.
+    void abort() noexcept;
+
     // Number of tokens run through the model since creation (for prefix-reuse accounting).
     uint64_t n_evaluated() const noexcept;
 
