@@ -12,6 +12,7 @@
 #include "ember/error.hpp"
 #include "ember/gguf.hpp"
 #include "ember/vocab.hpp"
+#include "json.hpp"
 
 using namespace ember;
 
@@ -67,50 +68,11 @@ std::vector<vector_case> read_vectors(const std::string& rel) {
     return cases;
 }
 
-// Just enough JSON for the golden files: the string value of "prompt" and the integer array
-// "prompt_tokens" of one line.
-std::string json_string_at(const std::string& s, size_t& i) {
-    REQUIRE(s[i] == '"');
-    std::string out;
-    const auto put_utf8 = [&](uint32_t cp) {
-        if (cp < 0x80) out += char(cp);
-        else if (cp < 0x800) out += {char(0xC0 | cp >> 6), char(0x80 | (cp & 63))};
-        else if (cp < 0x10000) out += {char(0xE0 | cp >> 12), char(0x80 | (cp >> 6 & 63)), char(0x80 | (cp & 63))};
-        else out += {char(0xF0 | cp >> 18), char(0x80 | (cp >> 12 & 63)), char(0x80 | (cp >> 6 & 63)), char(0x80 | (cp & 63))};
-    };
-    for (++i; s[i] != '"'; ++i) {
-        if (s[i] != '\\') {
-            out += s[i];
-            continue;
-        }
-        const char e = s[++i];
-        switch (e) {
-            case 'n': out += '\n'; break;
-            case 't': out += '\t'; break;
-            case 'r': out += '\r'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'u': {
-                uint32_t cp = std::stoul(s.substr(i + 1, 4), nullptr, 16);
-                i += 4;
-                if (cp >= 0xD800 && cp < 0xDC00 && s.compare(i + 1, 2, "\\u") == 0) {
-                    const uint32_t lo = std::stoul(s.substr(i + 3, 4), nullptr, 16);
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                    i += 6;
-                }
-                put_utf8(cp);
-                break;
-            }
-            default: out += e;  // \" \\ \/
-        }
-    }
-    ++i;
-    return out;
-}
-
 struct golden_prompt {
     std::string prompt;
     std::vector<token_id> tokens;
+    std::vector<token_id> generated;
+    std::string generated_text;
 };
 
 std::vector<golden_prompt> read_golden(const std::string& rel) {
@@ -118,18 +80,10 @@ std::vector<golden_prompt> read_golden(const std::string& rel) {
     std::vector<golden_prompt> out;
     for (std::string line; std::getline(in, line);) {
         if (line.empty()) continue;
-        golden_prompt g;
-        size_t i = line.find("\"prompt\":");
-        REQUIRE(i != std::string::npos);
-        i = line.find('"', i + 9);
-        g.prompt = json_string_at(line, i);
-        i = line.find("\"prompt_tokens\":");
-        REQUIRE(i != std::string::npos);
-        i = line.find('[', i);
-        const size_t end = line.find(']', i);
-        std::istringstream ss(line.substr(i + 1, end - i - 1));
-        std::string item;
-        while (std::getline(ss, item, ',')) g.tokens.push_back(token_id(std::stol(item)));
+        const auto j = test::json::parse(line);
+        golden_prompt g{j["prompt"].str, {}, {}, j["generated_text"].str};
+        for (const auto& t : j["prompt_tokens"].arr) g.tokens.push_back(token_id(t.as_int()));
+        for (const auto& t : j["generated"].arr) g.generated.push_back(token_id(t.as_int()));
         out.push_back(std::move(g));
     }
     return out;
@@ -230,6 +184,26 @@ TEST_CASE("golden prompt_tokens of every model") {
         }
     }
     MESSAGE("golden prompts: " << passed << "/" << total << " match");
+    CHECK(total >= 30);
+}
+
+TEST_CASE("golden generated tokens stream to llama.cpp's generated_text") {
+    size_t passed = 0, total = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(test::shared("golden"))) {
+        if (entry.path().extension() != ".jsonl") continue;
+        const std::string stem = entry.path().stem().string();
+        const vocab& v = shared_vocab("models/" + stem + ".gguf");
+        for (const auto& g : read_golden("golden/" + entry.path().filename().string())) {
+            token_stream_decoder d(v);
+            std::string text;
+            for (const token_id id : g.generated) text += d.push(id);
+            text += d.flush();
+            CHECK_MESSAGE(text == g.generated_text, stem << ": '" << text << "' vs '" << g.generated_text << "'");
+            passed += text == g.generated_text;
+            ++total;
+        }
+    }
+    MESSAGE("golden generated_text: " << passed << "/" << total << " match");
     CHECK(total >= 30);
 }
 
@@ -620,7 +594,8 @@ TEST_CASE("random input: no crash; valid UTF-8 survives the round trip") {
                 x += char(next() & 0xFF);
             } else {
                 const uint32_t limits[] = {0x80, 0x800, 0x10000, 0x110000};
-                uint32_t cp = uint32_t(next() % limits[next() % 4]);
+                const uint32_t limit = limits[next() % 4];
+                uint32_t cp = uint32_t(next() % limit);
                 if (cp >= 0xD800 && cp < 0xE000) cp = 0x41;
                 put_utf8(x, cp);
             }

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <string_view>
 
 #include "args.hpp"
 #include "commands.hpp"
@@ -51,7 +52,9 @@ int cmd_tokenize(std::span<char* const> argv) {
 
     const std::string text = prompt ? *prompt : read_text_file(*file);
     const auto f = gguf_file::open(*model);
-    const auto v = vocab::from_gguf(f);
+    const auto v = vocab::from_gguf(f, [](std::string_view m) {
+        std::fprintf(stderr, "ember tokenize: warning: %.*s\n", int(m.size()), m.data());
+    });
     const auto ids = v.tokenize(text, !no_bos, parse_special);
 
     std::string line;

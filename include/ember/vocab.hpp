@@ -33,8 +33,8 @@ enum class token_type : int32_t {
     byte = 6,          // <0x00> ... <0xFF>
 };
 
-// Receives one warning per call (no trailing newline).
-using log_fn = std::function<void(std::string_view message)>;
+// Receives one warning per call (no trailing newline), e.g. to forward to model_params::log.
+using warning_fn = std::function<void(std::string_view message)>;
 
 // tokenizer.ggml.model values. Only `spm` is implemented; the loader rejects the others with
 // errc::unsupported, and each new algorithm is one more implementation of the internal
@@ -58,9 +58,9 @@ public:
     // is missing, has the wrong type or an inconsistent length, or when the BOS/EOS/UNK id lies
     // outside the vocabulary; unsupported for tokenizer models other than "llama". Problems that
     // llama.cpp tolerates (an optional special id out of range, empty or duplicate token texts,
-    // unknown token types) are reported through `warn` and repaired; a null `warn` writes them to
-    // stderr, pass `[](std::string_view) {}` to silence them.
-    static vocab from_gguf(const gguf_file& f, log_fn warn = nullptr);
+    // unknown token types) are repaired and reported through `warn`; without one nothing is
+    // printed (the library never writes to stderr by itself).
+    static vocab from_gguf(const gguf_file& f, const warning_fn& warn = nullptr);
 
     // Text -> ids, as llama.cpp's llama_tokenize: special tokens are split out first (control and
     // unknown ones only when `parse_special`), the fragments between them go through the model

@@ -1,8 +1,8 @@
 // vocab::from_gguf: reads and validates tokenizer.ggml.* (formats.md §7.1, §7.2).
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "ember/gguf.hpp"
@@ -16,8 +16,6 @@ using detail::token_entry;
 using detail::vocab_data;
 
 namespace {
-
-void warn_stderr(std::string_view msg) { std::fprintf(stderr, "ember: warning: %.*s\n", int(msg.size()), msg.data()); }
 
 struct model_info {
     std::string_view name;
@@ -50,7 +48,7 @@ int16_t parse_byte_token(std::string_view s) {
 
 class loader {
 public:
-    loader(const gguf_file& f, log_fn warn) : f_(f), warn_(warn ? std::move(warn) : log_fn(warn_stderr)) {}
+    loader(const gguf_file& f, const warning_fn& warn) : f_(f), warn_(warn) {}
 
     std::shared_ptr<vocab_data> load() {
         auto d = std::make_shared<vocab_data>();
@@ -65,7 +63,7 @@ public:
 
 private:
     template <class... Args> void warn(fmt::format_string<Args...> f, Args&&... args) {
-        warn_(fmt::format("{}: {}", f_.name(), fmt::format(f, std::forward<Args>(args)...)));
+        if (warn_) warn_(fmt::format("{}: {}", f_.name(), fmt::format(f, std::forward<Args>(args)...)));
     }
 
     void read_model(vocab_data& d) {
@@ -270,13 +268,13 @@ private:
     }
 
     const gguf_file& f_;
-    log_fn warn_;
+    const warning_fn& warn_;
 };
 
 }  // namespace
 
-vocab vocab::from_gguf(const gguf_file& f, log_fn warn) {
-    return vocab(loader(f, std::move(warn)).load());
+vocab vocab::from_gguf(const gguf_file& f, const warning_fn& warn) {
+    return vocab(loader(f, warn).load());
 }
 
 }  // namespace ember
