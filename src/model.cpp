@@ -10,6 +10,38 @@ namespace ember {
 
 using detail::fail;
 
+namespace {
+
+struct fnv1a {
+    uint64_t h = 0xcbf29ce484222325ull;
+    void add(const void* p, size_t n) {
+        const auto* b = static_cast<const unsigned char*>(p);
+        for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
+    }
+    template <class T> void add(const T& v) { add(&v, sizeof v); }
+};
+
+uint64_t compute_fingerprint(const model::impl& m) {
+    fnv1a f;
+    f.add(m.hp.arch.data(), m.hp.arch.size());
+    for (int64_t v : {m.hp.n_vocab, m.hp.n_embd, m.hp.n_layer, m.hp.n_head, m.hp.n_head_kv, m.hp.n_ff, m.hp.head_dim}) f.add(v);
+    for (const auto& t : m.file.tensors()) {
+        f.add(t.name.data(), t.name.size());
+        f.add(t.type);
+        f.add(t.ne);
+        // Sampling the data (start, middle, end) tells apart models that share a layout.
+        const size_t k = std::min<size_t>(t.nbytes, 256);
+        f.add(t.data, k);
+        f.add(t.data + (t.nbytes - k) / 2, k);
+        f.add(t.data + t.nbytes - k, k);
+    }
+    return f.h;
+}
+
+}  // namespace
+
+uint64_t model::fingerprint() const noexcept { return impl_->fingerprint; }
+
 model::model(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 model::~model() = default;
 
@@ -26,6 +58,7 @@ std::shared_ptr<const model> model::load(const std::filesystem::path& path, cons
     p->vocab = vocab::from_gguf(f);
     if (params.progress && !params.progress(0.5f)) fail(errc::cancelled, "{}: loading cancelled", f.name());
     arch->load(*p, params.log);
+    p->fingerprint = compute_fingerprint(*p);
     if (params.progress && !params.progress(1.0f)) fail(errc::cancelled, "{}: loading cancelled", f.name());
     return std::shared_ptr<const model>(new model(std::move(p)));
 }

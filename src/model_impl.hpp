@@ -46,6 +46,7 @@ struct model::impl {
     std::vector<float> output_norm;  // (n_embd)
     detail::weight output;         // (n_embd -> n_vocab); token_embd when tied
     std::vector<detail::decoder_layer> layers;  // (n_layer)
+    uint64_t fingerprint = 0;
 };
 
 }  // namespace ember

@@ -70,7 +70,7 @@ inline golden_stats check_golden(const std::string& model_file, const std::strin
         all.insert(all.end(), g.generated.begin(), g.generated.end());
         REQUIRE(g.positions.size() == all.size());
 
-        context ctx(m, {.n_ctx = 512, .n_threads = n_threads, .kv_type = ggml_type::f32});
+        context ctx(m, {.n_ctx = 512, .n_threads = n_threads, .type_k = ggml_type::f32, .type_v = ggml_type::f32});
         ctx.decode(all, /*all_logits=*/true);
         size_t first_near_tie = g.positions.size();
         for (size_t p = 0; p < g.positions.size(); ++p) {

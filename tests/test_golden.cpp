@@ -23,9 +23,9 @@ TEST_CASE("shakespeare-19m F16 matches llama.cpp") {
 TEST_CASE("logits do not depend on the thread count or on batching") {
     const auto m = model::load(test::shared("models/stories260K.gguf"));
     const std::vector<token_id> toks = {1, 403, 407, 261, 378, 432, 383, 286, 261};
-    context one(m, {.n_ctx = 64, .n_threads = 1});
+    context one(m, {.n_ctx = 64, .n_threads = 1, .type_k = ggml_type::f32, .type_v = ggml_type::f32});
     one.decode(toks, true);
-    context two(m, {.n_ctx = 64, .n_batch = 3, .n_threads = 2});
+    context two(m, {.n_ctx = 64, .n_batch = 3, .n_threads = 2, .type_k = ggml_type::f32, .type_v = ggml_type::f32});
     for (size_t i = 0; i < toks.size(); i += 2) two.decode(std::span(toks).subspan(i, std::min<size_t>(2, toks.size() - i)), true);
     const auto a = one.logits(-1), b = two.logits(-1);
     double max_diff = 0;

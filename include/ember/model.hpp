@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "ember/error.hpp"
 #include "ember/gguf.hpp"
 #include "ember/vocab.hpp"
 
@@ -67,6 +68,9 @@ public:
     uint64_t weight_bytes() const noexcept;    // bytes of every tensor's data
     std::string type_summary() const;          // e.g. "Q4_K - Medium" or the dominant type
     std::string description() const;          // "llama 19.5M Q4_K_M"-style one-liner
+    // A hash of the architecture, hyperparameters, tensor layout and samples of every tensor's
+    // data: saved states record it so that a state is never loaded into a different model.
+    uint64_t fingerprint() const noexcept;
 
     struct impl;
     const impl& internals() const noexcept { return *impl_; }
