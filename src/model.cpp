@@ -55,7 +55,9 @@ std::shared_ptr<const model> model::load(const std::filesystem::path& path, cons
     if (!arch)
         fail(errc::unsupported, "{}: unsupported architecture '{}' (supported: {})", f.name(), p->hp.arch,
              detail::supported_arch_names());
-    p->vocab = vocab::from_gguf(f);
+    p->vocab = vocab::from_gguf(f, [&](std::string_view msg) {
+        if (params.log) params.log(log_level::warn, msg);
+    });
     if (params.progress && !params.progress(0.5f)) fail(errc::cancelled, "{}: loading cancelled", f.name());
     arch->load(*p, params.log);
     p->fingerprint = compute_fingerprint(*p);
