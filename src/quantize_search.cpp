@@ -146,7 +146,7 @@ float fit_asymmetric(int n, int nmax, const float* x, const float* weights, uint
         return scale;
     }
 
-    uint8_t cand[256];  // groups are at most 32 elements; 256 keeps any caller safe
+    uint8_t cand[256];  // callers pass sub-blocks of 16 or 32 (n <= 256 is required)
     for (int step = 0; step <= nstep; ++step) {
         iscale = (rmin + rdelta * float(step) + float(nmax)) / (max - min);
         float sum_l = 0, sum_l2 = 0, sum_xl = 0;

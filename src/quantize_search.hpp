@@ -27,7 +27,7 @@ float fit_symmetric_descent(int n, int nmax, const float* x, int8_t* L);
 // §4.5: x ≈ scale·L + offset with L in 0…nmax and offset ≤ 0. Sweeps the reciprocal scale over
 // (nmax + rmin + rdelta·k)/(max - min), k = 0…nstep, refitting (scale, offset) by 2×2 weighted
 // least squares, and keeps the candidate with the lowest weighted error (absolute if use_mad,
-// else squared). Writes L; returns the scale and stores -offset (≥ 0) in *neg_offset.
+// else squared). n <= 256. Writes L; returns the scale and stores -offset (≥ 0) in *neg_offset.
 float fit_asymmetric(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* neg_offset,
                      float rmin, float rdelta, int nstep, bool use_mad);
 
