@@ -45,6 +45,28 @@ public:
         }
         return out;
     }
+    // Every value of a repeatable option, in order.
+    std::vector<std::string> values(std::initializer_list<std::string_view> names) {
+        std::vector<std::string> out;
+        for (size_t i = 0; i < items_.size(); ++i) {
+            const std::string_view a = items_[i].text;
+            for (auto n : names) {
+                if (a == n) {
+                    if (i + 1 >= items_.size()) throw usage_error(std::string(n) + " needs a value");
+                    items_[i].used = items_[i + 1].used = true;
+                    out.emplace_back(items_[i + 1].text);
+                    ++i;
+                    break;
+                }
+                if (n.starts_with("--") && a.size() > n.size() && a.starts_with(n) && a[n.size()] == '=') {
+                    items_[i].used = true;
+                    out.emplace_back(a.substr(n.size() + 1));
+                    break;
+                }
+            }
+        }
+        return out;
+    }
     std::string required(std::initializer_list<std::string_view> names) {
         auto v = value(names);
         if (!v) throw usage_error(std::string(*names.begin()) + " is required");

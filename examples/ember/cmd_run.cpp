@@ -1,13 +1,215 @@
+// ember run: generate a continuation of a prompt. stdout receives exactly the generated text,
+// streamed as it is produced; everything else (load information, timings) goes to stderr.
+#include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "common_flags.hpp"
+#include "ember/context.hpp"
+#include "ember/generate.hpp"
+#include "ember/model.hpp"
+#include "ember/sampler.hpp"
+#include "ember/vocab.hpp"
 
 namespace ember::cli {
 
-int cmd_run(std::span<char* const>) {
-    std::fprintf(stderr, "ember run: not implemented yet\n");
-    return 1;
+namespace {
+
+constexpr const char* k_help = R"(usage: ember run -m MODEL (-p PROMPT | -f FILE) [options]
+
+Generates a continuation of PROMPT. stdout receives exactly the generated text, streamed as
+tokens come; load information and timings go to stderr.
+
+model and context:
+  -m, --model FILE         GGUF model to run
+  -p, --prompt TEXT        prompt text (BOS is added when the model asks for it)
+  -f, --file FILE          read the prompt from FILE
+  -n, --n-predict N        tokens to generate (default 128; -1 = until end of text)
+  -c, --ctx-size N         KV cache size in tokens (default: the model's context length);
+                           with --window, the largest prompt batch
+  -b, --batch-size N       tokens per forward pass while reading the prompt (default 512)
+  -t, --threads N          threads (default: all cores)
+  --window W               sliding-window attention over the last W positions; memory stays
+                           O(W) and generation is unbounded
+  --keep N                 tokens kept at the start when the full cache shifts (default 0;
+                           BOS is always kept)
+  --no-context-shift       stop when the cache is full instead of shifting it
+  --cache-type-k T         type of cached keys: f32, f16 (default) or q8_0
+  --cache-type-v T         type of cached values: f32, f16 (default) or q8_0
+  --no-mmap                read the model into memory instead of mapping it
+  --save-state FILE        save the context (KV cache) after generating
+  --load-state FILE        restore a saved context first; the prompt's cached prefix is reused
+  -v, --verbose            print the sampler chain, memory use and more to stderr
+
+sampling (llama.cpp's names and defaults):
+  --temp T                 temperature (default 0.8; 0 = greedy)
+  --top-k N                (default 40; 0 = off)          --top-p P   (default 0.95)
+  --min-p P                (default 0.05)                 --typical P (default 1.0 = off)
+  --repeat-penalty F       (default 1.0)                  --repeat-last-n N (default 64)
+  --presence-penalty F     (default 0)                    --frequency-penalty F (default 0)
+  --mirostat N             0 = off, 1 or 2 (default 0)
+  --mirostat-ent TAU       target entropy (default 5.0)   --mirostat-lr ETA (default 0.1)
+  --seed S                 random seed (default: random, printed to stderr)
+  --logit-bias ID(+|-)B    add B to token ID's logit (repeatable; -inf bans the token)
+  --logprobs N             record the log-probability of each token and its N best alternatives
+  --logprobs-file FILE     where to write them, one JSON object per token (default: stderr)
+  --logprobs-post          report the distribution after the sampler transforms
+)";
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw error(errc::file_not_found, path + ": cannot open");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string json_escape(std::string_view s) {
+    std::string out;
+    for (unsigned char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                    out += buf;
+                } else {
+                    out += char(c);
+                }
+        }
+    }
+    return out;
+}
+
+// A token's piece as valid UTF-8 for JSON (a lone byte token becomes U+FFFD).
+[[maybe_unused]] std::string piece_utf8(const vocab& v, token_id t) {
+    std::string out;
+    utf8_sanitize(v.token_to_piece(t, true), true, out);
+    return out;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int cmd_run(std::span<char* const> argv) {
+    args a("run", argv);
+    if (a.flag({"-h", "--help"})) {
+        std::fputs(k_help, stdout);
+        return 0;
+    }
+    const std::string model_path = a.required({"-m", "--model"});
+    auto prompt = a.value({"-p", "--prompt"});
+    const auto prompt_file = a.value({"-f", "--file"});
+    const int64_t n_predict = a.number_or<int64_t>({"-n", "--n-predict"}, 128);
+    const bool verbose = a.flag({"-v", "--verbose"});
+    const bool no_mmap = a.flag({"--no-mmap"});
+    const auto save_state = a.value({"--save-state"});
+    const auto load_state = a.value({"--load-state"});
+    context_params cp = parse_context_flags(a);
+    sampler_params sp = parse_sampler_flags(a);
+    const int32_t n_logprobs = a.number_or<int32_t>({"--logprobs"}, -1);
+    const auto logprobs_file = a.value({"--logprobs-file"});
+    const bool logprobs_post = a.flag({"--logprobs-post"});
+    a.finish();
+
+    if (prompt && prompt_file) throw usage_error("give either -p or -f, not both");
+    if (prompt_file) prompt = read_file(*prompt_file);
+    if (!prompt) throw usage_error("-p PROMPT or -f FILE is required");
+    if (n_predict < -1) throw usage_error("-n must be -1 or more");
+    if (n_logprobs < -1 || n_logprobs > 100) throw usage_error("--logprobs must be between 0 and 100");
+    if (logprobs_file && n_logprobs < 0) throw usage_error("--logprobs-file needs --logprobs N");
+    if (n_logprobs >= 0) sp.logprobs = true, sp.n_logprobs = n_logprobs, sp.logprobs_after_transforms = logprobs_post;
+
+    const auto t_load = std::chrono::steady_clock::now();
+    model_params mp;
+    mp.use_mmap = !no_mmap;
+    mp.log = [verbose](log_level lvl, std::string_view msg) {
+        if (verbose || lvl >= log_level::warn)
+            std::fprintf(stderr, "ember: %.*s\n", int(msg.size()), msg.data());
+    };
+    const auto m = model::load(model_path, mp);
+    const vocab& voc = m->vocab();
+    context ctx(m, cp);
+    const double load_s = seconds_since(t_load);
+
+    sampler smp = sampler::from_params(sp, m->hparams().n_vocab);
+    std::fprintf(stderr, "ember: loaded %s (%s) in %.2f s; context %lld, %d threads%s\n", model_path.c_str(),
+                 m->description().c_str(), load_s, (long long)ctx.n_ctx(), ctx.params().n_threads,
+                 cp.window > 0 ? (", window " + std::to_string(cp.window)).c_str() : "");
+    if (sp.temp > 0) std::fprintf(stderr, "ember: seed %llu\n", (unsigned long long)smp.seed());
+    if (verbose) {
+        std::fprintf(stderr, "ember: sampler: %s\n", smp.describe().c_str());
+        const auto mem = ctx.memory();
+        std::fprintf(stderr, "ember: memory: weights %.1f MiB (mapped: %s), KV cache %.1f MiB (K %s, V %s), scratch %.1f MiB\n",
+                     double(mem.weights) / (1 << 20), m->file().is_mapped() ? "yes" : "no", double(mem.kv_cache) / (1 << 20),
+                     std::string(type_name(cp.type_k)).c_str(), std::string(type_name(cp.type_v)).c_str(),
+                     double(mem.scratch) / (1 << 20));
+    }
+
+    std::FILE* lp_out = nullptr;
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> lp_guard(nullptr, std::fclose);
+    if (sp.logprobs) {
+        if (logprobs_file) {
+            lp_out = std::fopen(logprobs_file->c_str(), "w");
+            if (!lp_out) throw error(errc::io_error, *logprobs_file + ": cannot create");
+            lp_guard.reset(lp_out);
+        } else {
+            lp_out = stderr;
+        }
+    }
+
+    const std::vector<token_id> tokens = voc.tokenize(*prompt, true, false);
+    if (tokens.empty()) throw usage_error("the prompt is empty");
+    if (load_state) ctx.load_state_file(*load_state);
+
+    const auto t_start = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point t_first{};
+    generate_params gp;
+    gp.max_tokens = n_predict;
+    const generate_result res = generate(ctx, smp, tokens, gp, [&](token_id tok, std::string_view text) {
+        if (t_first == std::chrono::steady_clock::time_point{}) t_first = std::chrono::steady_clock::now();
+        if (lp_out && tok >= 0) {
+            const auto& lp = smp.last_logprobs();
+            std::string line = "{\"token\": " + std::to_string(tok) + ", \"piece\": \"" + json_escape(piece_utf8(voc, tok)) +
+                               "\", \"logprob\": " + std::to_string(lp.logprob) + ", \"entropy\": " + std::to_string(lp.entropy) +
+                               ", \"top\": [";
+            for (size_t i = 0; i < lp.top.size(); ++i)
+                line += (i ? ", [" : "[") + std::to_string(lp.top[i].first) + ", \"" +
+                        json_escape(piece_utf8(voc, lp.top[i].first)) + "\", " + std::to_string(lp.top[i].second) + "]";
+            line += "]}\n";
+            std::fputs(line.c_str(), lp_out);
+        }
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        std::fflush(stdout);
+        return true;
+    });
+    const auto t_end = std::chrono::steady_clock::now();
+    if (t_first == std::chrono::steady_clock::time_point{}) t_first = t_end;
+    const double prompt_s = std::chrono::duration<double>(t_first - t_start).count();
+    const double gen_s = std::chrono::duration<double>(t_end - t_first).count();
+    const int64_t n_eval = res.n_prompt_evaluated;
+    const auto n_gen = int64_t(res.tokens.size());
+    const std::string stop_reason(to_string(res.reason));
+
+    if (save_state) ctx.save_state_file(*save_state);
+    // The first token's time includes the prompt; the rest are generation proper.
+    std::fprintf(stderr, "\nember: prompt %lld tokens (%lld evaluated), first token after %.3f s; generated %lld tokens, %.2f tok/s after the first; stopped: %s\n",
+                 (long long)tokens.size(), (long long)n_eval, prompt_s, (long long)n_gen,
+                 gen_s > 0 && n_gen > 1 ? double(n_gen - 1) / gen_s : 0.0, stop_reason.c_str());
+    return 0;
 }
 
 }  // namespace ember::cli

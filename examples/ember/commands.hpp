@@ -10,5 +10,6 @@ using command_fn = int (*)(std::span<char* const> argv);
 int cmd_info(std::span<char* const> argv);
 int cmd_tokenize(std::span<char* const> argv);
 int cmd_run(std::span<char* const> argv);
+int cmd_perplexity(std::span<char* const> argv);
 
 }  // namespace ember::cli

@@ -20,6 +20,7 @@ constexpr command k_commands[] = {
     {"run", ember::cli::cmd_run, "generate text from a prompt"},
     {"info", ember::cli::cmd_info, "show a GGUF file's metadata and tensors"},
     {"tokenize", ember::cli::cmd_tokenize, "print the token ids of a text"},
+    {"perplexity", ember::cli::cmd_perplexity, "measure perplexity (and KL divergence) on a text"},
 };
 
 void usage(std::FILE* out) {

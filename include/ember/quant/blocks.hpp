@@ -1,0 +1,201 @@
+// Quantized block layouts (formats.md §2), byte for byte as ggml stores them in GGUF files.
+//
+// A row of a quantized tensor is an array of these structs. fp16 fields are raw IEEE binary16
+// bits (convert with ember::fp16_to_fp32); multi-byte fields are little-endian, which is also
+// the host order on every platform ember supports. Field comments give the element mapping; the
+// bits-per-weight figure counts the scales, so it is the true storage cost.
+//
+// The small unpacking helpers at the end are shared by the scalar reference, the SIMD kernels
+// and the quantizers so that the packing of the 6-bit scales is written down exactly once.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "ember/types.hpp"
+
+namespace ember::quant {
+
+inline constexpr int qk = 32;     // elements per block of the legacy types (Q4_0 … Q8_1)
+inline constexpr int qk_k = 256;  // elements per super-block of the K-quants
+
+// ---- legacy 32-element blocks ----------------------------------------------------------------
+
+// 4.5 bpw. x[e] = (q[e] - 8) * d.
+struct block_q4_0 {
+    uint16_t d;          // fp16 scale
+    uint8_t qs[qk / 2];  // element j in lo(qs[j]), element j+16 in hi(qs[j])
+};
+static_assert(sizeof(block_q4_0) == 18);
+
+// 5.0 bpw. x[e] = q[e] * d + m.
+struct block_q4_1 {
+    uint16_t d;          // fp16 scale
+    uint16_t m;          // fp16 offset (the block minimum)
+    uint8_t qs[qk / 2];  // as block_q4_0
+};
+static_assert(sizeof(block_q4_1) == 20);
+
+// 5.5 bpw. x[e] = (q[e] - 16) * d, q = low nibble | bit e of qh << 4.
+struct block_q5_0 {
+    uint16_t d;          // fp16 scale
+    uint8_t qh[4];       // little-endian u32: bit e is bit 4 of element e (bytes, to keep size 22)
+    uint8_t qs[qk / 2];  // low 4 bits, as block_q4_0
+};
+static_assert(sizeof(block_q5_0) == 22);
+
+// 6.0 bpw. x[e] = q[e] * d + m.
+struct block_q5_1 {
+    uint16_t d;          // fp16 scale
+    uint16_t m;          // fp16 offset
+    uint8_t qh[4];       // as block_q5_0
+    uint8_t qs[qk / 2];  // as block_q5_0
+};
+static_assert(sizeof(block_q5_1) == 24);
+
+// 8.5 bpw. x[e] = qs[e] * d. Both a weight type and the activation type of Q4_0/Q5_0/Q8_0.
+struct block_q8_0 {
+    uint16_t d;      // fp16 scale
+    int8_t qs[qk];   // element e in qs[e]
+};
+static_assert(sizeof(block_q8_0) == 34);
+
+// 9.0 bpw. Activation type of Q4_1/Q5_1: x[e] = qs[e] * d, and s caches d * Σ qs for the
+// offset term m_w * s of the dot product.
+struct block_q8_1 {
+    uint16_t d;      // fp16 scale
+    uint16_t s;      // fp16 of d * Σ qs (computed with the unrounded f32 d)
+    int8_t qs[qk];
+};
+static_assert(sizeof(block_q8_1) == 36);
+
+// ---- K-quant 256-element super-blocks ----------------------------------------------------------
+
+// 2.625 bpw. 16 sub-blocks of 16: x[e] = (d * lo(scales[j])) * q[e] - dmin * hi(scales[j]).
+struct block_q2_K {
+    uint8_t scales[qk_k / 16];  // lo nibble: scale of sub-block j, hi nibble: its min
+    uint8_t qs[qk_k / 4];       // qs[32h + l] holds elements 128h + l + 32s in bits 2s..2s+1
+    uint16_t d;                 // fp16 super-scale of the scales
+    uint16_t dmin;              // fp16 super-scale of the mins
+};
+static_assert(sizeof(block_q2_K) == 84);
+
+// 3.4375 bpw. 16 sub-blocks of 16: x[e] = (d * s_j) * q[e], q in -4..3, s_j in -32..31.
+struct block_q3_K {
+    uint8_t hmask[qk_k / 8];  // bit k of hmask[l]: high bit of element l + 32k (set = no -4)
+    uint8_t qs[qk_k / 4];     // low 2 bits, packed as block_q2_K
+    uint8_t scales[12];       // sixteen 6-bit scales with bias 32, see q3_K_scale()
+    uint16_t d;               // fp16 super-scale
+};
+static_assert(sizeof(block_q3_K) == 110);
+
+// 4.5 bpw. 8 sub-blocks of 32: x[e] = (d * sc_j) * q[e] - (dmin * m_j), q in 0..15.
+struct block_q4_K {
+    uint16_t d;                // fp16 super-scale of the scales
+    uint16_t dmin;             // fp16 super-scale of the mins
+    uint8_t scales[12];        // eight 6-bit scales and eight 6-bit mins, see k4_scale_min()
+    uint8_t qs[qk_k / 2];      // chunk c = e/64: lo(qs[32c + l]) is element 64c + l, hi is +32
+};
+static_assert(sizeof(block_q4_K) == 144);
+
+// 5.5 bpw. As block_q4_K with a fifth bit: q in 0..31.
+struct block_q5_K {
+    uint16_t d;                // fp16 super-scale of the scales
+    uint16_t dmin;             // fp16 super-scale of the mins
+    uint8_t scales[12];        // packed as block_q4_K
+    uint8_t qh[qk_k / 8];      // bit k of qh[l]: bit 4 of element l + 32k
+    uint8_t qs[qk_k / 2];      // low 4 bits, packed as block_q4_K
+};
+static_assert(sizeof(block_q5_K) == 176);
+
+// 6.5625 bpw. 16 sub-blocks of 16: x[e] = (d * scales[j]) * q[e], q in -32..31.
+struct block_q6_K {
+    uint8_t ql[qk_k / 2];      // low 4 bits, see formats.md §2.8
+    uint8_t qh[qk_k / 4];      // high 2 bits: (qh[32h + l] >> 2k) & 3 for element 128h + 32k + l
+    int8_t scales[qk_k / 16];  // signed sub-block scales
+    uint16_t d;                // fp16 super-scale
+};
+static_assert(sizeof(block_q6_K) == 210);
+
+// 9.125 bpw. Activation type of every K-quant: x[e] = d * qs[e]. d is f32, not fp16.
+struct block_q8_K {
+    float d;
+    int8_t qs[qk_k];
+    int16_t bsums[qk_k / 16];  // bsums[j] = Σ qs[16j … 16j+15], for the min terms of the dot product
+};
+static_assert(sizeof(block_q8_K) == 292);
+
+// ---- block traits: type id and elements per block, for generic code and tests --------------------
+
+template <class Block> struct block_traits;
+#define EMBER_BLOCK_TRAITS(name, n)                                      \
+    template <> struct block_traits<block_##name> {                      \
+        static constexpr ggml_type type = ggml_type::name;               \
+        static constexpr int elements = n;                               \
+    };
+EMBER_BLOCK_TRAITS(q4_0, qk)
+EMBER_BLOCK_TRAITS(q4_1, qk)
+EMBER_BLOCK_TRAITS(q5_0, qk)
+EMBER_BLOCK_TRAITS(q5_1, qk)
+EMBER_BLOCK_TRAITS(q8_0, qk)
+EMBER_BLOCK_TRAITS(q8_1, qk)
+EMBER_BLOCK_TRAITS(q2_K, qk_k)
+EMBER_BLOCK_TRAITS(q3_K, qk_k)
+EMBER_BLOCK_TRAITS(q4_K, qk_k)
+EMBER_BLOCK_TRAITS(q5_K, qk_k)
+EMBER_BLOCK_TRAITS(q6_K, qk_k)
+EMBER_BLOCK_TRAITS(q8_K, qk_k)
+#undef EMBER_BLOCK_TRAITS
+
+// ---- unpacking helpers ---------------------------------------------------------------------------
+
+inline uint32_t load_u32_le(const uint8_t* p) noexcept {
+    uint32_t v;
+    std::memcpy(&v, p, 4);  // hosts are little-endian (big-endian GGUF files are rejected)
+    return v;
+}
+
+// Scale and min of sub-block j (0..7) of a Q4_K/Q5_K block, both 6-bit (formats.md §2.6):
+// bytes 0-3 hold sc_0..3 in their low 6 bits, bytes 4-7 hold m_0..3; the 6-bit values of
+// sub-blocks 4..7 are split into a nibble in bytes 8-11 and two bits on top of bytes 0-7.
+inline void k4_scale_min(int j, const uint8_t* s, uint8_t& sc, uint8_t& m) noexcept {
+    if (j < 4) {
+        sc = s[j] & 63;
+        m = s[j + 4] & 63;
+    } else {
+        sc = uint8_t((s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4));
+        m = uint8_t((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+    }
+}
+
+// Inverse of k4_scale_min for all eight sub-blocks (values must be < 64).
+inline void k4_pack_scales(const uint8_t sc[8], const uint8_t m[8], uint8_t s[12]) noexcept {
+    for (int j = 0; j < 4; ++j) {
+        s[j] = uint8_t((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
+        s[j + 4] = uint8_t((m[j] & 63) | ((m[j + 4] >> 4) << 6));
+        s[j + 8] = uint8_t((sc[j + 4] & 0x0f) | ((m[j + 4] & 0x0f) << 4));
+    }
+}
+
+// Signed scale s_j (-32..31) of sub-block j (0..15) of a Q3_K block (formats.md §2.5): the low
+// nibble comes from byte j (j < 8) or the high nibble of byte j-8, the top two bits from byte
+// 8 + j%4 at bit 2*(j/4); the 6-bit value carries a bias of 32.
+inline int q3_K_scale(int j, const uint8_t* s) noexcept {
+    const int low = j < 8 ? (s[j] & 0x0f) : (s[j - 8] >> 4);
+    const int high = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+    return (low | (high << 4)) - 32;
+}
+
+// Inverse of q3_K_scale: u[j] = s_j + 32 in 0..63.
+inline void q3_K_pack_scales(const uint8_t u[16], uint8_t s[12]) noexcept {
+    std::memset(s, 0, 12);
+    for (int j = 0; j < 16; ++j) {
+        if (j < 8)
+            s[j] = uint8_t(s[j] | (u[j] & 0x0f));
+        else
+            s[j - 8] = uint8_t(s[j - 8] | ((u[j] & 0x0f) << 4));
+        s[8 + j % 4] = uint8_t(s[8 + j % 4] | ((u[j] >> 4) << (2 * (j / 4))));
+    }
+}
+
+}  // namespace ember::quant

@@ -1,0 +1,173 @@
+// ember::vocab at run time: special-token partitioning, tokenize, pieces and detokenize.
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tokenizer/vocab_data.hpp"
+#include "util.hpp"
+
+namespace ember {
+
+using detail::fail;
+using detail::vocab_data;
+
+namespace {
+
+struct fragment {
+    token_id special;  // -1: raw text [offset, offset + length) of the input
+    size_t offset;
+    size_t length;
+};
+
+// The C locale's isspace, which llama.cpp applies to the bytes around lstrip/rstrip tokens.
+bool is_space(char c) noexcept { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+// Splits the raw text around special tokens (formats.md §7.3). Candidates are taken one at a
+// time, longest first, and each one splits every raw fragment left at all its occurrences --
+// the order llama.cpp uses, which differs from a leftmost-longest scan when candidates overlap.
+std::vector<fragment> partition(const vocab_data& d, std::string_view text, bool parse_special) {
+    std::vector<fragment> frags;
+    if (text.empty()) return frags;
+    frags.push_back({-1, 0, text.size()});
+    std::vector<fragment> next;
+    for (const token_id id : d.special_candidates) {
+        const auto& tok = d.tokens[size_t(id)];
+        if (!parse_special && tok.type != token_type::user_defined) continue;
+        const std::string_view needle = d.text(id);
+        if (text.find(needle) == std::string_view::npos) continue;
+
+        next.clear();
+        for (const fragment& f : frags) {
+            if (f.special >= 0) {
+                next.push_back(f);
+                continue;
+            }
+            size_t pos = f.offset;
+            const size_t end = f.offset + f.length;
+            const std::string_view window = text.substr(0, end);
+            while (pos < end) {
+                const size_t m = window.find(needle, pos);
+                if (m == std::string_view::npos) break;
+                size_t left_len = m - pos;
+                if (tok.lstrip)
+                    while (left_len > 0 && is_space(text[pos + left_len - 1])) --left_len;
+                if (left_len > 0) next.push_back({-1, pos, left_len});
+                next.push_back({id, m, needle.size()});
+                pos = m + needle.size();
+                if (tok.rstrip)
+                    while (pos < end && is_space(text[pos])) ++pos;
+            }
+            if (pos < end) next.push_back({-1, pos, end - pos});
+        }
+        frags.swap(next);
+    }
+    return frags;
+}
+
+}  // namespace
+
+vocab::vocab() {
+    static const auto empty = std::make_shared<const vocab_data>();
+    d_ = empty;
+}
+
+std::vector<token_id> vocab::tokenize(std::string_view text, bool add_special, bool parse_special) const {
+    const vocab_data& d = *d_;
+    if (!d.algorithm) fail(errc::invalid_argument, "tokenize: the vocabulary is empty (not loaded)");
+    // Symbol offsets inside the algorithms are 32-bit.
+    if (text.size() > size_t(std::numeric_limits<int32_t>::max()))
+        fail(errc::invalid_argument, "tokenize: text of {} bytes is too long (limit 2 GiB)", text.size());
+
+    std::vector<token_id> out;
+    out.reserve(text.size() / 3 + 4);
+    if (add_special && d.add_bos) out.push_back(d.bos);
+    bool starts_segment = true;  // the first fragment gets the SPM space prefix, even after BOS
+    for (const fragment& f : partition(d, text, parse_special)) {
+        if (f.special >= 0) {
+            out.push_back(f.special);
+            starts_segment = true;
+        } else {
+            d.algorithm->encode(d, text.substr(f.offset, f.length), starts_segment, out);
+            starts_segment = false;
+        }
+    }
+    if (add_special && d.add_eos) out.push_back(d.eos);
+    return out;
+}
+
+std::string vocab::token_to_piece(token_id id, bool special) const {
+    const vocab_data& d = *d_;
+    if (!d.valid(id)) fail(errc::invalid_argument, "token id {} is outside the vocabulary of {} tokens", id, d.size());
+    const auto& t = d.tokens[size_t(id)];
+    std::string out;
+    switch (t.type) {
+        case token_type::control:
+        case token_type::unknown:
+            if (special) out = d.text(id);
+            break;
+        case token_type::user_defined: out = d.text(id); break;
+        case token_type::normal: d.algorithm->append_normal_piece(d.text(id), out); break;
+        case token_type::byte:
+            if (t.byte_value >= 0) out = char(t.byte_value);
+            else out = d.text(id);
+            break;
+        case token_type::unused:
+        case token_type::undefined: break;  // llama.cpp renders these as nothing, even with special
+    }
+    return out;
+}
+
+std::string vocab::detokenize(std::span<const token_id> ids, detokenize_options opts) const {
+    const vocab_data& d = *d_;
+    // llama_detokenize strips one space from the first piece, to undo the space prefix that
+    // tokenize added -- except after a leading BOS, whose piece (empty or not) comes first.
+    bool remove_space = d.add_space_prefix;
+    if (opts.remove_special && d.add_bos && !ids.empty() && ids.front() == d.bos) {
+        remove_space = false;
+        ids = ids.subspan(1);
+    }
+    if (opts.remove_special && d.add_eos && !ids.empty() && ids.back() == d.eos) ids = ids.first(ids.size() - 1);
+
+    std::string out;
+    for (const token_id id : ids) {
+        std::string piece = token_to_piece(id, opts.special);
+        if (remove_space && !piece.empty() && piece.front() == ' ') piece.erase(0, 1);
+        remove_space = false;
+        out += piece;
+    }
+    return out;
+}
+
+tokenizer_kind vocab::kind() const noexcept { return d_->kind; }
+int32_t vocab::size() const noexcept { return d_->size(); }
+
+std::string_view vocab::token_text(token_id id) const {
+    if (!d_->valid(id)) fail(errc::invalid_argument, "token id {} is outside the vocabulary of {} tokens", id, d_->size());
+    return d_->text(id);
+}
+float vocab::score(token_id id) const {
+    if (!d_->valid(id)) fail(errc::invalid_argument, "token id {} is outside the vocabulary of {} tokens", id, d_->size());
+    return d_->tokens[size_t(id)].score;
+}
+token_type vocab::type(token_id id) const {
+    if (!d_->valid(id)) fail(errc::invalid_argument, "token id {} is outside the vocabulary of {} tokens", id, d_->size());
+    return d_->tokens[size_t(id)].type;
+}
+token_id vocab::find(std::string_view text) const noexcept { return d_->find(text); }
+
+token_id vocab::bos() const noexcept { return d_->bos; }
+token_id vocab::eos() const noexcept { return d_->eos; }
+token_id vocab::unk() const noexcept { return d_->unk; }
+token_id vocab::eot() const noexcept { return d_->eot; }
+token_id vocab::eom() const noexcept { return d_->eom; }
+token_id vocab::pad() const noexcept { return d_->pad; }
+bool vocab::is_eog(token_id id) const noexcept { return id >= 0 && (id == d_->eos || id == d_->eot || id == d_->eom); }
+bool vocab::is_control(token_id id) const noexcept {
+    return d_->valid(id) && d_->tokens[size_t(id)].type == token_type::control;
+}
+bool vocab::add_bos() const noexcept { return d_->add_bos; }
+bool vocab::add_eos() const noexcept { return d_->add_eos; }
+bool vocab::add_space_prefix() const noexcept { return d_->add_space_prefix; }
+
+}  // namespace ember
