@@ -139,7 +139,12 @@ broken_file make_model_broken(broken_kind k) {
         case block_count_zero: return edited([](tiny_model& m) { m.w.set_u32("llama.block_count", 0); }, {"llama.block_count"});
         case head_count_zero: return edited([](tiny_model& m) { m.w.set_u32("llama.attention.head_count", 0); }, {"llama.attention.head_count"});
         case embedding_not_divisible_by_heads:
-            return edited([](tiny_model& m) { m.w.set_u32("llama.attention.head_count", 5); }, {"llama.attention.head_count"});
+            return edited(
+                [](tiny_model& m) {
+                    m.w.set_u32("llama.attention.head_count", 5);
+                    m.w.set_u32("llama.attention.head_count_kv", 5);
+                },
+                {"llama.embedding_length", "llama.attention.head_count"});
         case head_count_kv_not_divisor:
             return edited([](tiny_model& m) { m.w.set_u32("llama.attention.head_count_kv", 3); }, {"llama.attention.head_count_kv"});
         case head_count_array_wrong_length:
