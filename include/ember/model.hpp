@@ -1,0 +1,83 @@
+// A loaded model: hyperparameters, tokenizer vocabulary and weights (views into the mapped
+// GGUF file). A model is immutable after loading and may be shared by many contexts on many
+// threads at once.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "ember/error.hpp"
+#include "ember/gguf.hpp"
+#include "ember/vocab.hpp"
+
+namespace ember {
+
+enum class rope_type {
+    norm,  // rotate adjacent pairs (v[2i], v[2i+1]) - llama and its relatives
+    neox,  // rotate (v[i], v[i + n_rot/2]) - qwen2/3, gemma, phi3, ...
+};
+
+enum class log_level { debug, info, warn, error };
+using log_fn = std::function<void(log_level, std::string_view)>;
+
+struct model_hparams {
+    std::string arch;           // general.architecture
+    int64_t n_vocab = 0;
+    int64_t n_ctx_train = 0;    // {arch}.context_length
+    int64_t n_embd = 0;         // {arch}.embedding_length
+    int64_t n_layer = 0;        // {arch}.block_count
+    int64_t n_head = 0;         // {arch}.attention.head_count
+    int64_t n_head_kv = 0;      // {arch}.attention.head_count_kv (GQA when < n_head)
+    int64_t n_ff = 0;           // {arch}.feed_forward_length
+    int64_t head_dim = 0;       // {arch}.attention.key_length, default n_embd / n_head
+    int64_t n_rot = 0;          // {arch}.rope.dimension_count, default head_dim
+    float rms_eps = 1e-5f;      // {arch}.attention.layer_norm_rms_epsilon
+    float rope_freq_base = 10000.0f;
+    float rope_freq_scale = 1.0f;  // 1 / {arch}.rope.scaling.factor (linear scaling)
+    rope_type rope = rope_type::norm;
+    bool tied_output = false;   // output.weight absent: the output projection is token_embd
+
+    int64_t n_embd_kv() const noexcept { return n_head_kv * head_dim; }
+    int64_t n_embd_q() const noexcept { return n_head * head_dim; }
+};
+
+struct model_params {
+    bool use_mmap = true;  // false: read the file into memory
+    log_fn log;            // warnings and information while loading; nothing is printed by default
+    // Called with the fraction loaded (0..1); return false to cancel (errc::cancelled).
+    std::function<bool(float)> progress;
+};
+
+class model {
+public:
+    // Loads and validates a model; throws ember::error on any problem (see errc).
+    static std::shared_ptr<const model> load(const std::filesystem::path& path, const model_params& params = {});
+    ~model();
+    model(const model&) = delete;
+    model& operator=(const model&) = delete;
+
+    const model_hparams& hparams() const noexcept;
+    const ember::vocab& vocab() const noexcept;
+    const gguf_file& file() const noexcept;
+
+    uint64_t n_params() const noexcept;        // elements of every tensor
+    uint64_t weight_bytes() const noexcept;    // bytes of every tensor's data
+    std::string type_summary() const;          // e.g. "Q4_K - Medium" or the dominant type
+    std::string description() const;          // "llama 19.5M Q4_K_M"-style one-liner
+    // A hash of the architecture, hyperparameters, tensor layout and samples of every tensor's
+    // data: saved states record it so that a state is never loaded into a different model.
+    uint64_t fingerprint() const noexcept;
+
+    struct impl;
+    const impl& internals() const noexcept { return *impl_; }
+
+private:
+    explicit model(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace ember

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "ember/kv_cache.hpp"
+#include "model_impl.hpp"
+#include "thread_pool.hpp"
+
+namespace ember::detail {
+
+// Activations of one forward pass, grown on demand and reused across calls.
+struct forward_scratch {
+    std::vector<float> x;       // (n_tok, n_embd) residual stream
+    std::vector<float> cur;     // (n_tok, n_embd)
+    std::vector<float> q;       // (n_tok, n_head * head_dim)
+    std::vector<float> k;       // (n_tok, n_head_kv * head_dim)
+    std::vector<float> v;       // (n_tok, n_head_kv * head_dim)
+    std::vector<float> attn;    // (n_tok, n_head * head_dim)
+    std::vector<float> gate;    // (n_tok, n_ff)
+    std::vector<float> up;      // (n_tok, n_ff)
+    std::vector<float> scores;  // (n_threads, n_slots + 2 * head_dim) per-thread attention work
+    std::vector<std::byte> qconv;  // (n_threads, head_dim) queries converted for the K dot product
+    std::vector<std::byte> act; // activations converted for the weight type's dot product
+
+    void reserve(const model_hparams& hp, int64_t n_tok, int64_t n_slots, int n_threads);
+    uint64_t bytes() const noexcept;
+};
+
+struct forward_batch {
+    std::span<const token_id> tokens;
+    std::span<const int32_t> pos;
+    std::span<const seq_id> seq;
+    std::span<const int64_t> slots;        // cache slot of each token (already placed)
+    std::span<const int64_t> logit_rows;   // indices of the tokens whose logits are wanted
+};
+
+// Runs the batch and writes logits (n_vocab each) for b.logit_rows, in that order.
+void decoder_forward(const model::impl& m, kv_cache& kv, thread_pool& pool, forward_scratch& s,
+                     const forward_batch& b, float* logits);
+
+}  // namespace ember::detail

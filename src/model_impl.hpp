@@ -1,0 +1,52 @@
+// The parts of a model that the forward pass needs: weight views into the mapped file.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "ember/model.hpp"
+
+namespace ember {
+
+namespace detail {
+
+// A weight matrix y = W x with `rows` outputs of `cols` inputs each; row r is `cols` elements
+// of `type` starting at data + r * row_bytes. GGUF dims are [cols, rows].
+struct weight {
+    const gguf_tensor* tensor = nullptr;
+    ggml_type type = ggml_type::f32;
+    int64_t cols = 0;
+    int64_t rows = 0;
+    size_t row_bytes = 0;
+    const std::byte* data = nullptr;
+
+    const std::byte* row(int64_t r) const noexcept { return data + size_t(r) * row_bytes; }
+    explicit operator bool() const noexcept { return data != nullptr; }
+};
+
+struct decoder_layer {
+    std::vector<float> attn_norm;  // (n_embd)
+    weight wq;                     // (n_embd -> n_head * head_dim), rows permuted for NORM rope
+    weight wk;                     // (n_embd -> n_head_kv * head_dim)
+    weight wv;                     // (n_embd -> n_head_kv * head_dim)
+    weight wo;                     // (n_head * head_dim -> n_embd)
+    std::vector<float> ffn_norm;   // (n_embd)
+    weight w_gate;                 // (n_embd -> n_ff)
+    weight w_up;                   // (n_embd -> n_ff)
+    weight w_down;                 // (n_ff -> n_embd)
+};
+
+}  // namespace detail
+
+struct model::impl {
+    gguf_file file;
+    model_hparams hp;
+    ember::vocab vocab;
+    detail::weight token_embd;     // (n_embd per token, n_vocab rows)
+    std::vector<float> output_norm;  // (n_embd)
+    detail::weight output;         // (n_embd -> n_vocab); token_embd when tied
+    std::vector<detail::decoder_layer> layers;  // (n_layer)
+    uint64_t fingerprint = 0;
+};
+
+}  // namespace ember
