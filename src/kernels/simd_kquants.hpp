@@ -86,7 +86,7 @@ inline float dot_q2_K(int64_t n, const block_q2_K* x, const block_q8_K* y) noexc
             s0 = _mm256_add_epi32(s0, fold(dot_i16(t, p23, _mm512_shuffle_epi8(sc2, pick_words(4, 5, 6, 7)))));
             (void)m3;
 #else
-            const __m256i q = load256(q2 + 32 * h);
+            const __m256i q = in_register(load256(q2 + 32 * h));
             const int8_t* a = q8 + 128 * h;
             const __m256i v0 = _mm256_and_si256(q, m3);
             const __m256i v1 = _mm256_and_si256(_mm256_srli_epi16(q, 2), m3);
@@ -138,7 +138,7 @@ inline float dot_q3_K(int64_t n, const block_q3_K* x, const block_q8_K* y) noexc
             const __m512i t = dot_i16(_mm512_setzero_si512(), p01, _mm512_shuffle_epi8(sc2, pick_words(0, 1, 2, 3)));
             s0 = _mm256_add_epi32(s0, fold(dot_i16(t, p23, _mm512_shuffle_epi8(sc2, pick_words(4, 5, 6, 7)))));
 #else
-            const __m256i q = load256(q2 + 32 * h);
+            const __m256i q = in_register(load256(q2 + 32 * h));
             const int8_t* a = q8 + 128 * h;
             for (int s = 0; s < 4; ++s) {
                 // Bit 0 of every byte of hbits is the high bit of this group; move it to bit 2.
@@ -207,7 +207,7 @@ template <bool five_bits, class Block> float dot_k4(int64_t n, const Block* x, c
         [[maybe_unused]] __m256i high;
         if constexpr (five_bits) high = load256(x[b].qh);
         for (int c = 0; c < 4; ++c) {
-            const __m256i q = load256(q4 + 32 * c);
+            const __m256i q = in_register(load256(q4 + 32 * c));
             __m256i lo = _mm256_and_si256(q, m4);
             __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             if constexpr (five_bits) {
@@ -261,7 +261,7 @@ inline float dot_q6_K(int64_t n, const block_q6_K* x, const block_q8_K* y) noexc
             s0 = _mm256_add_epi32(s0, fold(dot_i16(t, p23, _mm512_shuffle_epi8(sc2, pick_words(4, 5, 6, 7)))));
             (void)m4, (void)m30;
 #else
-            const __m256i l0 = load256(ql), l1 = load256(ql + 32), hb = load256(qh);
+            const __m256i l0 = in_register(load256(ql)), l1 = in_register(load256(ql + 32)), hb = in_register(load256(qh));
             const __m256i v0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
             const __m256i v1 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
             const __m256i v2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(hb, m30));

@@ -18,7 +18,7 @@ namespace ember::kernels::EMBER_SIMD_NS {
 // Low nibbles are elements 0..15, high nibbles 16..31: the low 128-bit lane takes qs, the high
 // lane qs >> 4.
 inline __m256i nibbles(const uint8_t* qs) noexcept {
-    const __m128i q = load128(qs);
+    const __m128i q = in_register(load128(qs));
     return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q, 4), q), _mm256_set1_epi8(0x0f));
 }
 
