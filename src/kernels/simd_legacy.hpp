@@ -69,36 +69,51 @@ inline __m512 halves(float lo, float hi) noexcept {
 
 // ---- dot products ---------------------------------------------------------------------------------
 
+// d_w·d_a of four consecutive blocks in lanes 0..3. The fp16 fields are gathered with integer
+// loads and shifts, converted with one vcvtph2ps each side and multiplied once: per block that
+// is far fewer vector instructions than converting and multiplying scalars, and the vector
+// ports are what the block loop is short of. (A product of two fp16 values is exact in f32.)
+template <class Block> inline __m128 scales4(const Block* x, const block_q8_0* y) noexcept {
+    const uint64_t w = uint64_t(x[0].d) | uint64_t(x[1].d) << 16 | uint64_t(x[2].d) << 32 | uint64_t(x[3].d) << 48;
+    const uint64_t a = uint64_t(y[0].d) | uint64_t(y[1].d) << 16 | uint64_t(y[2].d) << 32 | uint64_t(y[3].d) << 48;
+    return _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128(int64_t(w))), _mm_cvtph_ps(_mm_cvtsi64_si128(int64_t(a))));
+}
+
 // Q4_0, Q5_0, Q8_0 weights (signed quants) · Q8_0 activations.
 template <class Block> float dot_symmetric(int64_t n, const Block* x, const block_q8_0* y) noexcept {
     const int64_t nb = n / qk;
     int64_t b = 0;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    auto one = [&](int64_t i, __m256 acc) {
-        const __m256 d = _mm256_set1_ps(half_to_float(x[i].d) * half_to_float(y[i].d));
-        const __m256i s = dot_s8s8(_mm256_setzero_si256(), quants(x[i]), load256(y[i].qs));
-        return _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc);
+    auto block_sum = [&](int64_t i) {
+        return _mm256_cvtepi32_ps(dot_s8s8(_mm256_setzero_si256(), quants(x[i]), load256(y[i].qs)));
     };
 #if EMBER_SIMD_512
     __m512 acc2 = _mm512_setzero_ps(), acc3 = _mm512_setzero_ps();
-    auto two = [&](int64_t i, __m512 acc) {
-        const __m512 d = halves(half_to_float(x[i].d) * half_to_float(y[i].d),
-                                half_to_float(x[i + 1].d) * half_to_float(y[i + 1].d));
-        const __m512i s = dot_s8s8(_mm512_setzero_si512(), quants2(x + i), load2x256(y[i].qs, y[i + 1].qs));
-        return _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(s), acc);
+    auto pair_sum = [&](int64_t i) {
+        return _mm512_cvtepi32_ps(dot_s8s8(_mm512_setzero_si512(), quants2(x + i), load2x256(y[i].qs, y[i + 1].qs)));
     };
+    const __m512i lanes01 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m512i lanes23 = _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
     for (; b + 4 <= nb; b += 4) {
-        acc2 = two(b, acc2);
-        acc3 = two(b + 2, acc3);
+        const __m512 d = _mm512_castps128_ps512(scales4(x + b, y + b));
+        acc2 = _mm512_fmadd_ps(_mm512_permutexvar_ps(lanes01, d), pair_sum(b), acc2);
+        acc3 = _mm512_fmadd_ps(_mm512_permutexvar_ps(lanes23, d), pair_sum(b + 2), acc3);
     }
     acc0 = _mm256_add_ps(_mm512_castps512_ps256(acc2), _mm512_extractf32x8_ps(acc2, 1));
     acc1 = _mm256_add_ps(_mm512_castps512_ps256(acc3), _mm512_extractf32x8_ps(acc3, 1));
-#endif
-    for (; b + 2 <= nb; b += 2) {
-        acc0 = one(b, acc0);
-        acc1 = one(b + 1, acc1);
+#else
+    for (; b + 4 <= nb; b += 4) {
+        const __m256 d = _mm256_castps128_ps256(scales4(x + b, y + b));
+        acc0 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(d, _mm256_set1_epi32(0)), block_sum(b), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(d, _mm256_set1_epi32(1)), block_sum(b + 1), acc1);
+        acc0 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(d, _mm256_set1_epi32(2)), block_sum(b + 2), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(d, _mm256_set1_epi32(3)), block_sum(b + 3), acc1);
     }
-    if (b < nb) acc0 = one(b, acc0);
+#endif
+    for (; b < nb; ++b) {
+        const __m256 d = _mm256_set1_ps(half_to_float(x[b].d) * half_to_float(y[b].d));
+        acc0 = _mm256_fmadd_ps(d, block_sum(b), acc0);
+    }
     return hsum(_mm256_add_ps(acc0, acc1));
 }
 
