@@ -1,6 +1,7 @@
-// The quantized block types: worked examples of formats.md, the integer dot-product formulas
-// against the dequantizers, the activation quantizers' properties.
-// (Real-model checks are in test_quant_models.cpp.)
+// The quantized block types: worked examples of formats.md, the dequantizers against a naive
+// per-element reading of the spec, the integer dot-product formulas against the dequantizers,
+// the weight quantizers on random data, and the activation quantizers' properties.
+// (Checks on real model files are in test_quant_models.cpp.)
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -8,9 +9,11 @@
 #include <vector>
 
 #include "common.hpp"
+#include "ember/error.hpp"
 #include "ember/fp16.hpp"
 #include "ember/kernels.hpp"
 #include "ember/quant/blocks.hpp"
+#include "ember/quant/quantize.hpp"
 #include "ember/quant/reference.hpp"
 #include "test_quant_naive.hpp"
 
@@ -113,11 +116,13 @@ TEST_CASE("Q8_0 worked example of formats.md §2.3") {
     x[31] = -1.0f;
     const uint8_t want[34] = {0x1f, 0x21, 0x7f, 0xce, 0x01, 0x28, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                               0,    0,    0,    0,    0,    0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x9c};
-    block_q8_0 a, b;
+    block_q8_0 a, b, w;
     ref::quantize_activation(x, &a, 32);
     ref::quantize_activation_round_away(x, &b, 32);
+    quant::quantize_row(ggml_type::q8_0, x, &w, 32);
     CHECK(std::memcmp(&a, want, 34) == 0);
     CHECK(std::memcmp(&b, want, 34) == 0);
+    CHECK(std::memcmp(&w, want, 34) == 0);
     const auto y = dequantize_with_table(ggml_type::q8_0, want, 32);
     const float d = fp16_to_fp32(0x211f);
     CHECK(d == 0.01000213623046875f);
@@ -265,6 +270,249 @@ TEST_CASE("vec_dot of a quantized matrix approximates the f32 matrix product") {
         }
         // 8-bit activations: each product is off by at most half a step of 1/127 of the block max.
         CHECK(std::fabs(double(got) - exact) <= 0.02 * magnitude);
+    }
+}
+
+// ---- weight quantizers -----------------------------------------------------------------------
+
+namespace {
+
+struct roundtrip_error {
+    double plain = 0, weighted = 0;  // relative RMSE, unweighted and importance-weighted
+};
+
+// Quantizes rows × n values with quantize_rows, dequantizes with the table, and measures the
+// error relative to the data's norm (weighted by `weigh`, one entry per column, if given).
+roundtrip_error roundtrip(ggml_type t, const std::vector<float>& x, int64_t rows, int64_t n,
+                          const float* importance, const std::vector<float>& weigh) {
+    std::vector<uint8_t> q(row_bytes(t, n) * size_t(rows));
+    REQUIRE(quant::quantize_rows(t, x.data(), q.data(), rows, n, importance) == q.size());
+    std::vector<float> y(x.size());
+    scalar(t).to_float(q.data(), y.data(), rows * n);
+    double e2 = 0, r2 = 0, we2 = 0, wr2 = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+        const double d = double(y[i]) - double(x[i]), w = weigh[i % size_t(n)];
+        e2 += d * d;
+        r2 += double(x[i]) * double(x[i]);
+        we2 += w * d * d;
+        wr2 += w * double(x[i]) * double(x[i]);
+    }
+    return {std::sqrt(e2 / r2), std::sqrt(we2 / wr2)};
+}
+
+}  // namespace
+
+TEST_CASE("weight quantizers round-trip random data within per-type bounds") {
+    // Heavy-tailed Gaussian rows. Bounds are ~15% above the measured relative RMSE, which
+    // roughly halves per extra bit (Q2_K, fitted with absolute error, is the outlier).
+    const struct {
+        ggml_type type;
+        double bound;
+    } cases[] = {{ggml_type::q4_0, 0.17},  {ggml_type::q4_1, 0.12},  {ggml_type::q5_0, 0.086},
+                 {ggml_type::q5_1, 0.057}, {ggml_type::q8_0, 0.011}, {ggml_type::q2_K, 0.39},
+                 {ggml_type::q3_K, 0.23},  {ggml_type::q4_K, 0.11},  {ggml_type::q5_K, 0.055},
+                 {ggml_type::q6_K, 0.032}, {ggml_type::f16, 3e-4},   {ggml_type::bf16, 2.3e-3}};
+    std::mt19937 rng(5);
+    const int64_t n = 1024, rows = 64;
+    const auto x = random_values(rng, n * rows);
+    const std::vector<float> ones(static_cast<size_t>(n), 1.0f);
+    for (const auto& c : cases) {
+        CAPTURE(type_name(c.type));
+        const auto e = roundtrip(c.type, x, rows, n, nullptr, ones);
+        MESSAGE(type_name(c.type) << ": relative RMSE " << e.plain);
+        CHECK(e.plain < c.bound);
+        // The table's from_float is the same quantizer (except Q8_0, whose table entry is the
+        // activation recipe).
+        if (c.type != ggml_type::q8_0) {
+            std::vector<uint8_t> a(row_bytes(c.type, n)), b(row_bytes(c.type, n));
+            quant::quantize_row(c.type, x.data(), a.data(), n);
+            scalar(c.type).from_float(x.data(), b.data(), n);
+            CHECK(a == b);
+        }
+    }
+}
+
+TEST_CASE("an importance matrix lowers the importance-weighted error") {
+    // Column importances spread over e^-3 … e^3. With them the searches trade error on
+    // unimportant columns for error on important ones; Q8_0, F16 and BF16 ignore them.
+    std::mt19937 rng(11);
+    const int64_t n = 1024, rows = 64;
+    const auto x = random_values(rng, n * rows);
+    std::vector<float> imp(static_cast<size_t>(n));
+    std::uniform_real_distribution<float> u(-3.0f, 3.0f);
+    for (auto& v : imp) v = std::exp(u(rng));
+    const std::vector<float> ones(static_cast<size_t>(n), 1.0f);
+    for (ggml_type t : k_weight_types) {
+        CAPTURE(type_name(t));
+        const auto none = roundtrip(t, x, rows, n, nullptr, imp);
+        const auto with = roundtrip(t, x, rows, n, imp.data(), imp);
+        const auto flat = roundtrip(t, x, rows, n, ones.data(), ones);
+        MESSAGE(type_name(t) << ": weighted RMSE " << none.weighted << " without, " << with.weighted
+                             << " with importance; unweighted with unit importance " << flat.plain
+                             << " vs " << none.plain);
+        if (t == ggml_type::q8_0) {
+            CHECK(with.weighted == none.weighted);
+        } else {
+            CHECK(with.weighted < 0.97 * none.weighted);
+            // Unit importance is a plain (x²-ish weighted) search: no worse than the default.
+            CHECK(flat.plain < 1.02 * none.plain);
+        }
+    }
+}
+
+TEST_CASE("F16 and BF16 rows are the element-wise conversions") {
+    std::mt19937 rng(3);
+    const auto x = random_values(rng, 300);
+    std::vector<uint16_t> h(300), b(300);
+    CHECK(quant::quantize_row(ggml_type::f16, x.data(), h.data(), 300) == 600);
+    CHECK(quant::quantize_row(ggml_type::bf16, x.data(), b.data(), 300) == 600);
+    for (size_t i = 0; i < 300; ++i) {
+        CHECK(h[i] == fp32_to_fp16(x[i]));
+        CHECK(b[i] == fp32_to_bf16(x[i]));
+    }
+}
+
+TEST_CASE("quantizers handle all-zero and single-spike rows") {
+    for (ggml_type t : k_weight_types) {
+        CAPTURE(type_name(t));
+        const int64_t n = 256;
+        std::vector<uint8_t> q(row_bytes(t, n));
+        std::vector<float> y(static_cast<size_t>(n));
+        // All zeros dequantize to exactly zero.
+        std::vector<float> x(static_cast<size_t>(n), 0.0f);
+        quant::quantize_row(t, x.data(), q.data(), n);
+        scalar(t).to_float(q.data(), y.data(), n);
+        for (float v : y) CHECK(v == 0.0f);
+        // A single spike is reproduced within the type's step and the rest stays near zero.
+        x[77] = -3.0f;
+        quant::quantize_row(t, x.data(), q.data(), n);
+        scalar(t).to_float(q.data(), y.data(), n);
+        CHECK(y[77] == doctest::Approx(-3.0).epsilon(0.02));
+        for (size_t i = 0; i < size_t(n); ++i)
+            if (i != 77) CHECK(std::fabs(y[i]) <= 0.25f);
+    }
+}
+
+TEST_CASE("quantize_row rejects unsupported types and bad lengths") {
+    std::vector<float> x(64, 1.0f);
+    std::vector<uint8_t> out(1024);
+    CHECK(quant::can_quantize(ggml_type::q4_K));
+    CHECK_FALSE(quant::can_quantize(ggml_type::q8_K));
+    CHECK_FALSE(quant::can_quantize(ggml_type::iq2_xxs));
+    auto code_of = [&](auto&& f) {
+        try {
+            f();
+        } catch (const ember::error& e) {
+            return e.code();
+        }
+        return errc::internal;
+    };
+    CHECK(code_of([&] { quant::quantize_row(ggml_type::q8_K, x.data(), out.data(), 256); }) == errc::unsupported);
+    CHECK(code_of([&] { quant::quantize_row(ggml_type::iq4_nl, x.data(), out.data(), 32); }) == errc::unsupported);
+    CHECK(code_of([&] { quant::quantize_row(ggml_type::q4_0, x.data(), out.data(), 33); }) == errc::invalid_argument);
+    CHECK(code_of([&] { quant::quantize_row(ggml_type::q4_K, x.data(), out.data(), 64); }) == errc::invalid_argument);
+    CHECK(code_of([&] { quant::quantize_rows(ggml_type::q4_0, nullptr, out.data(), 1, 32); }) == errc::invalid_argument);
+    CHECK(quant::quantize_rows(ggml_type::q4_0, x.data(), out.data(), 2, 32) == 36);
+    CHECK(quant::quantize_row(ggml_type::q4_0, nullptr, nullptr, 0) == 0);
+}
+
+// ---- activation quantizers ------------------------------------------------------------------------
+
+TEST_CASE("Q8_K activations: signed scale, -127 at the extreme, bsums") {
+    std::mt19937 rng(8);
+    const int64_t n = 256 * 16;
+    auto x = random_values(rng, n);
+    x[5] = 50.0f;     // block 0: positive extreme
+    x[256 + 9] = -50.0f;  // block 1: negative extreme
+    std::fill(x.begin() + 512, x.begin() + 768, 0.0f);  // block 2: all zero
+    std::vector<block_q8_K> y(static_cast<size_t>(n / 256));
+    scalar(ggml_type::q8_K).from_float(x.data(), y.data(), n);
+    CHECK(y[0].d < 0);
+    CHECK(y[0].qs[5] == -127);
+    CHECK(y[0].d == doctest::Approx(-50.0 / 127).epsilon(1e-6));
+    CHECK(y[1].d > 0);
+    CHECK(y[1].qs[9] == -127);
+    CHECK(y[2].d == 0.0f);
+    for (const auto& b : y) {
+        for (int j = 0; j < 16; ++j) {
+            int sum = 0;
+            for (int l = 0; l < 16; ++l) sum += b.qs[16 * j + l];
+            CHECK(b.bsums[j] == sum);
+        }
+        for (int8_t q : b.qs) CHECK((q >= -127 && q <= 127));
+    }
+    // Each value is within half a step of its quantized value.
+    std::vector<float> back(static_cast<size_t>(n));
+    scalar(ggml_type::q8_K).to_float(y.data(), back.data(), n);
+    for (int64_t i = 0; i < n; ++i)
+        CHECK(std::fabs(back[size_t(i)] - x[size_t(i)]) <= 0.5001f * std::fabs(y[size_t(i / 256)].d));
+}
+
+TEST_CASE("Q8_K rounds ties to even") {
+    // max = -127 gives iscale = 1 exactly, so x·iscale = x.
+    std::vector<float> x(256, 0.0f);
+    x[0] = -127.0f;
+    x[1] = 2.5f;
+    x[2] = 3.5f;
+    x[3] = -0.5f;
+    x[4] = -1.5f;
+    block_q8_K y;
+    ref::quantize_activation(x.data(), &y, 256);
+    CHECK(y.d == 1.0f);
+    CHECK(y.qs[0] == -127);
+    CHECK(y.qs[1] == 2);
+    CHECK(y.qs[2] == 4);
+    CHECK(y.qs[3] == 0);
+    CHECK(y.qs[4] == -2);
+}
+
+TEST_CASE("Q8_0 activation recipes differ on ties: x86 ties-to-even, portable half-away") {
+    // amax = 127 gives d = 1 and both multipliers exactly 1.
+    float x[32] = {};
+    x[0] = 127.0f;
+    x[1] = 2.5f;
+    x[2] = -2.5f;
+    x[3] = 3.5f;
+    x[4] = 0.5f;
+    block_q8_0 even, away;
+    ref::quantize_activation(x, &even, 32);
+    ref::quantize_activation_round_away(x, &away, 32);
+    CHECK(even.d == 0x3c00);
+    CHECK(away.d == 0x3c00);
+    CHECK(even.qs[1] == 2);
+    CHECK(away.qs[1] == 3);
+    CHECK(even.qs[2] == -2);
+    CHECK(away.qs[2] == -3);
+    CHECK(even.qs[3] == 4);
+    CHECK(away.qs[3] == 4);
+    CHECK(even.qs[4] == 0);
+    CHECK(away.qs[4] == 1);
+    // The table's from_float is the x86 recipe (see ref_quant_register.cpp).
+    block_q8_0 table;
+    scalar(ggml_type::q8_0).from_float(x, &table, 32);
+    CHECK(std::memcmp(&table, &even, sizeof table) == 0);
+    // Writing Q8_0 weights uses the portable recipe, as llama.cpp's quantize tool does.
+    block_q8_0 weight;
+    quant::quantize_row(ggml_type::q8_0, x, &weight, 32);
+    CHECK(std::memcmp(&weight, &away, sizeof weight) == 0);
+}
+
+TEST_CASE("Q8_1 caches s = d·Σq") {
+    std::mt19937 rng(21);
+    const auto x = random_values(rng, 32 * 8);
+    std::vector<block_q8_1> y(8), z(8);
+    scalar(ggml_type::q8_1).from_float(x.data(), y.data(), 32 * 8);
+    ref::quantize_activation_round_away(x.data(), z.data(), 32 * 8);
+    for (size_t b = 0; b < 8; ++b) {
+        float amax = 0;
+        for (int e = 0; e < 32; ++e) amax = std::max(amax, std::fabs(x[b * 32 + size_t(e)]));
+        const float d = amax / 127.0f;
+        for (const auto* blk : {&y[b], &z[b]}) {
+            int sum = 0;
+            for (int8_t q : blk->qs) sum += q;
+            CHECK(blk->d == fp32_to_fp16(d));
+            CHECK(blk->s == fp32_to_fp16(float(sum) * d));
+        }
     }
 }
 

@@ -10,7 +10,6 @@
 #include "ember/fp16.hpp"
 #include "ember/quant/reference.hpp"
 #include "kernels/ref_quant_util.hpp"
-#include "kernels/table.hpp"
 
 namespace ember::quant::ref {
 namespace {

@@ -6,6 +6,7 @@
 // table entry serves the matrix product, so it uses the x86 recipe (127/amax, ties to even)
 // that llama.cpp ran on the machine which produced the golden outputs; writing Q8_0 model files
 // goes through quant::quantize_row instead, which uses the round-half-away reference recipe.
+#include "ember/quant/quantize.hpp"
 #include "ember/quant/reference.hpp"
 #include "kernels/table.hpp"
 
@@ -15,6 +16,9 @@ namespace {
 template <class Block> void to_float(const void* x, float* y, int64_t n) {
     quant::ref::dequantize(static_cast<const Block*>(x), y, n);
 }
+template <class Block> void weight_from_float(const float* x, void* y, int64_t n) {
+    quant::quantize(x, static_cast<Block*>(y), n);
+}
 template <class Block> void activation_from_float(const float* x, void* y, int64_t n) {
     quant::ref::quantize_activation(x, static_cast<Block*>(y), n);
 }
@@ -23,7 +27,7 @@ template <class Weight, class Act> void vec_dot(int64_t n, float* s, const void*
 }
 
 template <class Weight, class Act> type_kernels weight_row() {
-    return {quant::block_traits<Act>::type, to_float<Weight>, nullptr /* weight quantizer: next commit */, vec_dot<Weight, Act>};
+    return {quant::block_traits<Act>::type, to_float<Weight>, weight_from_float<Weight>, vec_dot<Weight, Act>};
 }
 
 }  // namespace
