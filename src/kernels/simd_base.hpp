@@ -18,7 +18,9 @@
 // compiled with AVX-512 flags must never be merged by the linker with the copies compiled for
 // AVX2 (or for no ISA at all): one weak definition is kept for the whole program, and an
 // AVX-512 body could end up running on a CPU without AVX-512. For the same reason these files
-// avoid calling inline functions of ember's portable headers (fp16.hpp, blocks.hpp helpers).
+// avoid calling inline functions and function templates that portable code also instantiates
+// (ember's fp16.hpp and blocks.hpp helpers, std::bit_cast): in an unoptimised build those are
+// emitted out of line, VEX-encoded here. Only builtins and intrinsics are used from outside.
 #pragma once
 
 #if !defined(__AVX2__) || !defined(__FMA__) || !defined(__F16C__)
@@ -34,7 +36,6 @@
 
 #include <immintrin.h>
 
-#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -75,9 +76,19 @@ using namespace ember::quant;
 // fp16 <-> f32 with the F16C instructions. Both are exact (resp. round to nearest even) like
 // ember::fp16_to_fp32 / fp32_to_fp16; only NaNs differ (F16C quiets a signalling NaN and keeps
 // the payload), so the direction that can meet NaN activations patches them to ember's 0x7E00.
+inline uint32_t bits_of(float f) noexcept {  // not std::bit_cast: see the ODR note above
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    return u;
+}
+inline float float_of(uint32_t u) noexcept {
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
 inline float half_to_float(uint16_t h) noexcept { return _cvtsh_ss(h); }
 inline uint16_t float_to_half(float f) noexcept {
-    if (f != f) return uint16_t(((std::bit_cast<uint32_t>(f) >> 16) & 0x8000u) | 0x7e00u);
+    if (f != f) return uint16_t(((bits_of(f) >> 16) & 0x8000u) | 0x7e00u);
     return _cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT);
 }
 

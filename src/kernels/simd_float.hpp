@@ -37,11 +37,11 @@ inline fvec fmadd(fvec a, fvec b, fvec c) noexcept {
 
 inline float half_bits_to_float(uint16_t h) noexcept {
     if ((h & 0x7c00u) != 0x7c00u) return half_to_float(h);
-    return std::bit_cast<float>((uint32_t(h & 0x8000u) << 16) | 0x7f800000u | (uint32_t(h & 0x3ffu) << 13));
+    return float_of((uint32_t(h & 0x8000u) << 16) | 0x7f800000u | (uint32_t(h & 0x3ffu) << 13));
 }
-inline float bf16_bits_to_float(uint16_t h) noexcept { return std::bit_cast<float>(uint32_t(h) << 16); }
+inline float bf16_bits_to_float(uint16_t h) noexcept { return float_of(uint32_t(h) << 16); }
 inline uint16_t float_to_bf16(float f) noexcept {
-    const uint32_t x = std::bit_cast<uint32_t>(f);
+    const uint32_t x = bits_of(f);
     if ((x & 0x7fffffffu) > 0x7f800000u) return uint16_t((x >> 16) | 64u);
     return uint16_t((x + (0x7fffu + ((x >> 16) & 1u))) >> 16);
 }
