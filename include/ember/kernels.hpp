@@ -16,7 +16,7 @@ namespace ember::kernels {
 
 enum class isa : int {
     scalar = 0,  // portable C++, the reference
-    avx2 = 1,    // AVX2 + FMA + F16C
+    avx2 = 1,    // AVX2 + FMA + F16C + BMI2 (+ VNNI kernels when the CPU has AVX-VNNI)
     avx512 = 2,  // AVX-512 F/BW/VL/DQ (+ VNNI kernels when the CPU has AVX512-VNNI)
 };
 std::string_view isa_name(isa i) noexcept;
