@@ -9,9 +9,13 @@
 // llama.cpp), items/s = weight elements (multiply-adds) per second.
 //
 //   bench_kernels --benchmark_filter='Q4_K/4096x4096'
+//
+// On a shared machine, --benchmark_repetitions=5 adds a "_min" aggregate: the least disturbed
+// run's time (its rate counters are the minimum rates, so divide the bytes by the time instead).
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -147,7 +151,8 @@ int main(int argc, char** argv) {
                         fmt::format("matvec/{}/{}x{}/{}/threads:{}", type_name(t), s.cols, s.rows, v.name, threads);
                     benchmark::RegisterBenchmark(name.c_str(), matvec, t, s, v, threads)
                         ->Unit(benchmark::kMillisecond)
-                        ->UseRealTime();
+                        ->UseRealTime()
+                        ->ComputeStatistics("min", [](const std::vector<double>& runs) { return *std::min_element(runs.begin(), runs.end()); });
                 }
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
