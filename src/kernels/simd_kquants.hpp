@@ -71,6 +71,9 @@ inline float dot_q2_K(int64_t n, const block_q2_K* x, const block_q8_K* y) noexc
         acc_min = scale_add(min_sum, -y[b].d * half_to_float(x[b].dmin), acc_min);
 
         __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+#if EMBER_SIMD_512
+        __m512i wide = _mm512_setzero_si512();
+#endif
         for (int h = 0; h < 2; ++h) {
             const __m256i sc = half_scales(scales, h, false);
 #if EMBER_SIMD_512
@@ -82,8 +85,8 @@ inline float dot_q2_K(int64_t n, const block_q2_K* x, const block_q8_K* y) noexc
             const __m512i v23 = _mm512_and_si512(_mm512_srlv_epi16(q, halves_epi16(4, 6)), m3z);
             const __m512i p01 = _mm512_maddubs_epi16(v01, load512(q8 + 128 * h));
             const __m512i p23 = _mm512_maddubs_epi16(v23, load512(q8 + 128 * h + 64));
-            const __m512i t = dot_i16(_mm512_setzero_si512(), p01, _mm512_shuffle_epi8(sc2, pick_words(0, 1, 2, 3)));
-            s0 = _mm256_add_epi32(s0, fold(dot_i16(t, p23, _mm512_shuffle_epi8(sc2, pick_words(4, 5, 6, 7)))));
+            const __m512i t = dot_i16(wide, p01, _mm512_shuffle_epi8(sc2, pick_words(0, 1, 2, 3)));
+            wide = dot_i16(t, p23, _mm512_shuffle_epi8(sc2, pick_words(4, 5, 6, 7)));
             (void)m3;
 #else
             const __m256i q = in_register(load256(q2 + 32 * h));
@@ -98,6 +101,9 @@ inline float dot_q2_K(int64_t n, const block_q2_K* x, const block_q8_K* y) noexc
             s1 = dot_i16(s1, _mm256_maddubs_epi16(v3, load256(a + 96)), _mm256_shuffle_epi8(sc, pick_words(6, 7)));
 #endif
         }
+#if EMBER_SIMD_512
+        s0 = fold(wide);
+#endif
         acc = scale_add(_mm256_add_epi32(s0, s1), y[b].d * half_to_float(x[b].d), acc);
     }
     return hsum(acc) + hsum(acc_min);
@@ -115,6 +121,9 @@ inline float dot_q3_K(int64_t n, const block_q3_K* x, const block_q8_K* y) noexc
         // The unsigned quant q + 4 is what gets multiplied; 4·Σ s_j·bsum_j takes the bias back.
         const __m256i bias = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scales), load256(y[b].bsums));
         __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+#if EMBER_SIMD_512
+        __m512i wide = _mm512_setzero_si512();
+#endif
 #if EMBER_SIMD_512
         const __m512i hbits = broadcast256(x[b].hmask);
         const __m512i m3z = _mm512_set1_epi8(3), m4z = _mm512_set1_epi8(4);
@@ -135,8 +144,8 @@ inline float dot_q3_K(int64_t n, const block_q3_K* x, const block_q8_K* y) noexc
             v23 = _mm512_mask_add_epi8(v23, _mm512_test_epi8_mask(hbits, halves_epi8(1 << (k + 2), 1 << (k + 3))), v23, m4z);
             const __m512i p01 = _mm512_maddubs_epi16(v01, load512(q8 + 128 * h));
             const __m512i p23 = _mm512_maddubs_epi16(v23, load512(q8 + 128 * h + 64));
-            const __m512i t = dot_i16(_mm512_setzero_si512(), p01, _mm512_shuffle_epi8(sc2, pick_words(0, 1, 2, 3)));
-            s0 = _mm256_add_epi32(s0, fold(dot_i16(t, p23, _mm512_shuffle_epi8(sc2, pick_words(4, 5, 6, 7)))));
+            const __m512i t = dot_i16(wide, p01, _mm512_shuffle_epi8(sc2, pick_words(0, 1, 2, 3)));
+            wide = dot_i16(t, p23, _mm512_shuffle_epi8(sc2, pick_words(4, 5, 6, 7)));
 #else
             const __m256i q = in_register(load256(q2 + 32 * h));
             const int8_t* a = q8 + 128 * h;
@@ -153,6 +162,9 @@ inline float dot_q3_K(int64_t n, const block_q3_K* x, const block_q8_K* y) noexc
             }
 #endif
         }
+#if EMBER_SIMD_512
+        s0 = fold(wide);
+#endif
         const __m256i sumi = _mm256_sub_epi32(_mm256_add_epi32(s0, s1), _mm256_slli_epi32(bias, 2));
         acc = scale_add(sumi, y[b].d * half_to_float(x[b].d), acc);
     }
@@ -239,6 +251,9 @@ inline float dot_q6_K(int64_t n, const block_q6_K* x, const block_q8_K* y) noexc
         // The unsigned quant q + 32 is what gets multiplied; 32·Σ s_j·bsum_j takes the bias back.
         const __m256i bias = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scales), load256(y[b].bsums));
         __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+#if EMBER_SIMD_512
+        __m512i wide = _mm512_setzero_si512();
+#endif
         for (int h = 0; h < 2; ++h) {
             const uint8_t* ql = x[b].ql + 64 * h;
             const uint8_t* qh = x[b].qh + 32 * h;
@@ -257,8 +272,8 @@ inline float dot_q6_K(int64_t n, const block_q6_K* x, const block_q8_K* y) noexc
                                                 _mm512_and_si512(_mm512_srlv_epi16(high, halves_epi16(0, 2)), m30z));
             const __m512i p01 = _mm512_maddubs_epi16(v01, load512(a));
             const __m512i p23 = _mm512_maddubs_epi16(v23, load512(a + 64));
-            const __m512i t = dot_i16(_mm512_setzero_si512(), p01, _mm512_shuffle_epi8(sc2, pick_words(0, 1, 2, 3)));
-            s0 = _mm256_add_epi32(s0, fold(dot_i16(t, p23, _mm512_shuffle_epi8(sc2, pick_words(4, 5, 6, 7)))));
+            const __m512i t = dot_i16(wide, p01, _mm512_shuffle_epi8(sc2, pick_words(0, 1, 2, 3)));
+            wide = dot_i16(t, p23, _mm512_shuffle_epi8(sc2, pick_words(4, 5, 6, 7)));
             (void)m4, (void)m30;
 #else
             const __m256i l0 = in_register(load256(ql)), l1 = in_register(load256(ql + 32)), hb = in_register(load256(qh));
@@ -273,6 +288,9 @@ inline float dot_q6_K(int64_t n, const block_q6_K* x, const block_q8_K* y) noexc
             s1 = dot_i16(s1, _mm256_maddubs_epi16(v3, load256(a + 96)), _mm256_shuffle_epi8(sc, pick_words(6, 7)));
 #endif
         }
+#if EMBER_SIMD_512
+        s0 = fold(wide);
+#endif
         const __m256i sumi = _mm256_sub_epi32(_mm256_add_epi32(s0, s1), _mm256_slli_epi32(bias, 5));
         acc = scale_add(sumi, y[b].d * half_to_float(x[b].d), acc);
     }
