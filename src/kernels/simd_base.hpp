@@ -247,6 +247,10 @@ inline __m512i halves_epi16(int lo, int hi) noexcept {
 inline __m512i halves_epi8(int lo, int hi) noexcept {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi8(char(lo))), _mm256_set1_epi8(char(hi)), 1);
 }
+// 128-bit lane h (0 or 1) of v in all four lanes.
+inline __m512i broadcast_lane(__m512i v, int h) noexcept {
+    return h ? _mm512_shuffle_i32x4(v, v, 0x55) : _mm512_shuffle_i32x4(v, v, 0x00);
+}
 // Sum of the two 256-bit halves.
 inline __m256i fold(__m512i v) noexcept {
     return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));

@@ -74,11 +74,13 @@ inline float dot_q2_K(int64_t n, const block_q2_K* x, const block_q8_K* y) noexc
 #if EMBER_SIMD_512
         __m512i wide = _mm512_setzero_si512();
 #endif
+#if EMBER_SIMD_512
+        const __m512i all_scales = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(scales));
+#endif
         for (int h = 0; h < 2; ++h) {
-            const __m256i sc = half_scales(scales, h, false);
 #if EMBER_SIMD_512
             // Bit pairs 0,1 of the 32 bytes are elements 0..63 of this half, pairs 2,3 are 64..127.
-            const __m512i sc2 = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sc));
+            const __m512i sc2 = broadcast_lane(all_scales, h);
             const __m512i q = broadcast256(q2 + 32 * h);
             const __m512i m3z = _mm512_set1_epi8(3);
             const __m512i v01 = _mm512_and_si512(_mm512_srlv_epi16(q, halves_epi16(0, 2)), m3z);
@@ -89,6 +91,7 @@ inline float dot_q2_K(int64_t n, const block_q2_K* x, const block_q8_K* y) noexc
             wide = dot_i16(t, p23, _mm512_shuffle_epi8(sc2, pick_words(4, 5, 6, 7)));
             (void)m3;
 #else
+            const __m256i sc = half_scales(scales, h, false);
             const __m256i q = in_register(load256(q2 + 32 * h));
             const int8_t* a = q8 + 128 * h;
             const __m256i v0 = _mm256_and_si256(q, m3);
@@ -131,10 +134,12 @@ inline float dot_q3_K(int64_t n, const block_q3_K* x, const block_q8_K* y) noexc
 #else
         __m256i hbits = load256(x[b].hmask);
 #endif
-        for (int h = 0; h < 2; ++h) {
-            const __m256i sc = half_scales(scales, h, true);
 #if EMBER_SIMD_512
-            const __m512i sc2 = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sc));
+        const __m512i all_scales = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(scales));
+#endif
+        for (int h = 0; h < 2; ++h) {
+#if EMBER_SIMD_512
+            const __m512i sc2 = broadcast_lane(all_scales, h);
             const __m512i q = broadcast256(q2 + 32 * h);
             __m512i v01 = _mm512_and_si512(_mm512_srlv_epi16(q, halves_epi16(0, 2)), m3z);
             __m512i v23 = _mm512_and_si512(_mm512_srlv_epi16(q, halves_epi16(4, 6)), m3z);
@@ -147,6 +152,7 @@ inline float dot_q3_K(int64_t n, const block_q3_K* x, const block_q8_K* y) noexc
             const __m512i t = dot_i16(wide, p01, _mm512_shuffle_epi8(sc2, pick_words(0, 1, 2, 3)));
             wide = dot_i16(t, p23, _mm512_shuffle_epi8(sc2, pick_words(4, 5, 6, 7)));
 #else
+            const __m256i sc = half_scales(scales, h, true);
             const __m256i q = in_register(load256(q2 + 32 * h));
             const int8_t* a = q8 + 128 * h;
             for (int s = 0; s < 4; ++s) {
@@ -249,21 +255,22 @@ inline float dot_q6_K(int64_t n, const block_q6_K* x, const block_q8_K* y) noexc
         const int8_t* q8 = y[b].qs;
         const __m128i scales = load128(x[b].scales);
         // The unsigned quant q + 32 is what gets multiplied; 32·Σ s_j·bsum_j takes the bias back.
-        const __m256i bias = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scales), load256(y[b].bsums));
+        const __m256i scales16 = _mm256_cvtepi8_epi16(scales);
+        const __m256i bias = _mm256_madd_epi16(scales16, load256(y[b].bsums));
         __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
 #if EMBER_SIMD_512
         __m512i wide = _mm512_setzero_si512();
+        const __m512i all_scales = _mm512_castsi256_si512(scales16);
 #endif
         for (int h = 0; h < 2; ++h) {
             const uint8_t* ql = x[b].ql + 64 * h;
             const uint8_t* qh = x[b].qh + 32 * h;
             const int8_t* a = q8 + 128 * h;
-            const __m256i sc = half_scales(scales, h, true);
 #if EMBER_SIMD_512
             // ql[0..63] low nibbles are elements 0..63 of the half, high nibbles 64..127; qh bit
             // pair k of byte l belongs to element 32k + l.
             const __m512i m4z = _mm512_set1_epi8(0x0f), m30z = _mm512_set1_epi8(0x30);
-            const __m512i sc2 = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sc));
+            const __m512i sc2 = broadcast_lane(all_scales, h);
             const __m512i low = load512(ql);
             const __m512i high = broadcast256(qh);
             const __m512i v01 = _mm512_or_si512(_mm512_and_si512(low, m4z),
@@ -276,6 +283,7 @@ inline float dot_q6_K(int64_t n, const block_q6_K* x, const block_q8_K* y) noexc
             wide = dot_i16(t, p23, _mm512_shuffle_epi8(sc2, pick_words(4, 5, 6, 7)));
             (void)m4, (void)m30;
 #else
+            const __m256i sc = half_scales(scales, h, true);
             const __m256i l0 = in_register(load256(ql)), l1 = in_register(load256(ql + 32)), hb = in_register(load256(qh));
             const __m256i v0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
             const __m256i v1 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
