@@ -109,6 +109,28 @@ TEST_CASE("ember run: logprobs file, saved state, verbose memory report") {
     CHECK(b.err.find("(1 evaluated)") != std::string::npos);  // the cached prompt was reused
 }
 
+TEST_CASE("ember perplexity: the sliding-window ring buffer equals masked attention") {
+    const std::string m = model_path("stories260K.gguf");
+    const std::string text = test::shared("text/shakespeare-eval.txt").string();
+    auto ppl = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args = {"perplexity", "-m", m, "-f", text, "-c", "128", "--chunks", "6", "--cache-type-k", "f32",
+                                         "--cache-type-v", "f32"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const auto r = run_cli(args);
+        CAPTURE(r.err);
+        REQUIRE(r.exit_code == 0);
+        const auto at = r.out.find("Final estimate: PPL = ");
+        REQUIRE(at != std::string::npos);
+        return std::stod(r.out.substr(at + 22));
+    };
+    const double full = ppl({});
+    const double masked = ppl({"--window", "32", "-b", "128"});  // one batch per chunk: no slot is reused
+    const double ring = ppl({"--window", "32", "-b", "8"});      // 39 slots for 128 positions: wraps
+    MESSAGE("full " << full << ", window 32 masked " << masked << ", ring " << ring);
+    CHECK(std::abs(ring - masked) <= 1e-4 * masked);
+    CHECK(std::abs(full - masked) > 1e-3 * masked);
+}
+
 TEST_CASE("ember info succeeds on every GGUF file under ../shared") {
     int n = 0;
     for (const auto& dir : {"models", "vocab"})
