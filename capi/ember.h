@@ -25,7 +25,9 @@
  * lacks take their defaults; a struct larger than this library knows (from a newer ember.h) is
  * rejected with EMBER_ERR_UNSUPPORTED, as is a struct_size that ends inside a field. The same
  * holds for the structs the library fills (ember_model_info, ...): the caller sets struct_size
- * and only that many bytes are written.
+ * and only that many bytes are written. (Maintainers: a new field goes after the previous
+ * sizeof of its struct, never into its tail padding, whose bytes an older caller leaves
+ * undefined.)
  *
  * Buffers. Functions that produce text or token lists take (buffer, capacity, size_t* size).
  * They always store the full size in *size: the number of tokens, or the length of the text in
@@ -235,8 +237,9 @@ EMBER_API ember_status ember_model_token_piece(const ember_model* model, ember_t
 /* The raw vocabulary entry of a token (e.g. "▁the", "<0x0A>"). Buffer convention. */
 EMBER_API ember_status ember_model_token_text(const ember_model* model, ember_token token, char* buf, size_t capacity,
                                              size_t* size);
-/* Token attributes; any out-pointer may be NULL. type: the GGUF token type (1 normal, 2 unknown, 3 control, 4 user-defined,
- * 5 unused, 6 byte). is_eog: ends generation (EOS, EOT, EOM). */
+/* Token attributes; any out-pointer may be NULL. type: the GGUF token type (1 normal,
+ * 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte). is_eog: ends generation (EOS, EOT,
+ * EOM). */
 EMBER_API ember_status ember_model_token_attr(const ember_model* model, ember_token token, float* score, int32_t* type,
                                              bool* is_eog);
 /* The id whose vocabulary entry is exactly `text` (NUL-terminated). EMBER_ERR_NOT_FOUND: none. */

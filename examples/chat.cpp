@@ -1,15 +1,19 @@
 // chat.cpp - a multi-turn chat over the C API's C++ owners (capi/ember.hpp).
 //
-//   chat MODEL [N [TEMP]]      one user turn per line of stdin; replies stream to stdout
+//   chat MODEL [N [TEMP]]              one user turn per line of stdin; replies stream to stdout
+//   chat --template-family FILE.jinja  prints the family a chat template is recognised as
 //
 // N caps each reply (default 128 tokens), TEMP is the sampling temperature (default 0: greedy).
 // The conversation is formatted with the model's chat template when ember recognises its
-// family (tokenizer.chat_template is Jinja; instead of evaluating it, the few common layouts
-// are recognised by their markers) and as a plain "User: ... / Assistant:" transcript
-// otherwise. Every turn re-tokenizes the whole conversation; the context reuses the cached
-// prefix, so only the new turn is evaluated.
+// family (tokenizer.chat_template is Jinja; instead of evaluating it, the common layouts -
+// ChatML, Llama-3, Llama-2/Mistral [INST], Phi-3, Gemma, GLM, DeepSeek, Granite - are
+// recognised by their markers) and as a plain "User: ... / Assistant:" transcript otherwise.
+// Every turn re-tokenizes the whole conversation; the context reuses the cached prefix, so only
+// the new turn is evaluated.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,14 +26,17 @@ struct message {
     std::string content;
 };
 
-enum class chat_format { chatml, llama3, llama2, phi3, gemma, plain };
+enum class chat_format { chatml, llama3, llama2, phi3, gemma, glm, deepseek, granite, plain };
 
 chat_format detect_format(const std::string& tmpl) {
     auto has = [&](const char* marker) { return tmpl.find(marker) != std::string::npos; };
     if (has("<|im_start|>")) return chat_format::chatml;
     if (has("<|start_header_id|>")) return chat_format::llama3;
     if (has("<start_of_turn>")) return chat_format::gemma;
-    if (has("<|user|>")) return chat_format::phi3;
+    if (has("<\uFF5CUser\uFF5C>")) return chat_format::deepseek;  // fullwidth bars: <｜User｜>
+    if (has("<|start_of_role|>")) return chat_format::granite;
+    if (has("[gMASK]")) return chat_format::glm;
+    if (has("<|user|>") && has("<|end|>")) return chat_format::phi3;
     if (has("[INST]")) return chat_format::llama2;
     return chat_format::plain;
 }
@@ -41,6 +48,9 @@ const char* format_name(chat_format f) {
         case chat_format::llama2: return "Llama-2 [INST]";
         case chat_format::phi3: return "Phi-3";
         case chat_format::gemma: return "Gemma";
+        case chat_format::glm: return "GLM";
+        case chat_format::deepseek: return "DeepSeek";
+        case chat_format::granite: return "Granite";
         case chat_format::plain: return "plain User:/Assistant:";
     }
     return "?";
@@ -64,6 +74,20 @@ std::string render(chat_format f, const std::vector<message>& msgs) {
             for (const auto& m : msgs)
                 out += "<start_of_turn>" + std::string(m.role == "assistant" ? "model" : "user") + "\n" + m.content + "<end_of_turn>\n";
             return out + "<start_of_turn>model\n";
+        case chat_format::glm:
+            out = "[gMASK]<sop>";
+            for (const auto& m : msgs) out += "<|" + m.role + "|>\n" + m.content;
+            return out + "<|assistant|>\n";
+        case chat_format::deepseek:
+            for (const auto& m : msgs) {
+                if (m.role == "system") out += m.content;
+                else if (m.role == "user") out += "<\uFF5CUser\uFF5C>" + m.content;
+                else out += "<\uFF5CAssistant\uFF5C>" + m.content + "<\uFF5Cend\u2581of\u2581sentence\uFF5C>";
+            }
+            return out + "<\uFF5CAssistant\uFF5C>";
+        case chat_format::granite:
+            for (const auto& m : msgs) out += "<|start_of_role|>" + m.role + "<|end_of_role|>" + m.content + "<|end_of_text|>\n";
+            return out + "<|start_of_role|>assistant<|end_of_role|>";
         case chat_format::llama2: {
             std::string system;
             for (const auto& m : msgs) {
@@ -96,6 +120,9 @@ std::vector<std::string> stop_strings(chat_format f) {
         case chat_format::phi3: return {"<|end|>", "<|user|>"};
         case chat_format::gemma: return {"<end_of_turn>", "<start_of_turn>"};
         case chat_format::llama2: return {"[INST]", "</s>"};
+        case chat_format::glm: return {"<|user|>", "<|observation|>"};
+        case chat_format::deepseek: return {"<\uFF5Cend\u2581of\u2581sentence\uFF5C>", "<\uFF5CUser\uFF5C>"};
+        case chat_format::granite: return {"<|end_of_text|>", "<|start_of_role|>"};
         case chat_format::plain: return {"\nUser:", "\nAssistant:"};
     }
     return {};
@@ -153,6 +180,18 @@ std::string trim(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // chat --template-family FILE: the family a Jinja chat template is recognised as.
+    if (argc == 3 && std::string(argv[1]) == "--template-family") {
+        std::ifstream in(argv[2], std::ios::binary);
+        if (!in) {
+            std::fprintf(stderr, "chat: cannot open %s\n", argv[2]);
+            return 1;
+        }
+        std::ostringstream text;
+        text << in.rdbuf();
+        std::printf("%s\n", format_name(detect_format(text.str())));
+        return 0;
+    }
     if (argc < 2 || argc > 4) {
         std::fprintf(stderr, "usage: %s MODEL [N [TEMP]]   (one user turn per line of stdin)\n", argv[0]);
         return 2;
