@@ -9,6 +9,8 @@ enum { n_threads = 4, n_generate = 48, text_cap = 4096 };
 typedef struct job {
     const ember_model* model;
     const char* prompt;
+    int32_t n_threads;  /* of the context's own thread pool */
+    int64_t n_generate;
     char text[text_cap];
     size_t len;
     ember_status status;
@@ -31,7 +33,7 @@ static void* run_job(void* arg) {
     j->text[0] = '\0';
     ember_context_params p = ember_context_default_params();
     p.n_ctx = 128;
-    p.n_threads = 1;
+    p.n_threads = j->n_threads;
     ember_context* c = NULL;
     ember_token prompt[64];
     size_t n = 0;
@@ -39,7 +41,7 @@ static void* run_job(void* arg) {
     if (j->status == EMBER_OK)
         j->status = ember_model_tokenize(j->model, j->prompt, strlen(j->prompt), true, false, prompt, 64, &n);
     ember_generate_params g = ember_generate_default_params();
-    g.max_tokens = n_generate;
+    g.max_tokens = j->n_generate;
     /* Two rounds per thread: the second reuses the context after a clear. */
     for (int round = 0; round < 2 && j->status == EMBER_OK; ++round) {
         j->len = 0;
@@ -51,7 +53,7 @@ static void* run_job(void* arg) {
     return NULL;
 }
 
-TEST(four_threads_share_one_model) {
+static void share_one_model(int32_t pool_threads, int64_t n_tokens) {
     ember_model* m = load_test_model();
     if (!m) return;
     const char* prompts[n_threads] = {"Once upon a time", "The little dog", "Once upon a time", "Lily and Tom"};
@@ -59,9 +61,11 @@ TEST(four_threads_share_one_model) {
     for (int i = 0; i < n_threads; ++i) {
         single[i].model = multi[i].model = m;
         single[i].prompt = multi[i].prompt = prompts[i];
+        single[i].n_threads = multi[i].n_threads = pool_threads;
+        single[i].n_generate = multi[i].n_generate = n_tokens;
         run_job(&single[i]); /* one after another on this thread: the reference */
         CHECK_OK(single[i].status);
-        CHECK(single[i].len > 20);
+        CHECK(single[i].len > (size_t)n_tokens);
     }
     pthread_t threads[n_threads];
     for (int i = 0; i < n_threads; ++i) CHECK(pthread_create(&threads[i], NULL, run_job, &multi[i]) == 0);
@@ -75,6 +79,11 @@ TEST(four_threads_share_one_model) {
     CHECK(strcmp(multi[0].text, multi[1].text) != 0);
     ember_model_free(m);
 }
+
+TEST(four_threads_share_one_model) { share_one_model(1, n_generate); }
+
+/* The same with a two-thread pool inside each context: eight threads in all. */
+TEST(four_threads_with_thread_pools) { share_one_model(2, 12); }
 
 /* Each thread's last error is its own. */
 static void* fail_differently(void* arg) {
@@ -99,4 +108,4 @@ TEST(last_error_is_per_thread) {
     CHECK(ra == NULL && rb == NULL);
 }
 
-RUN_TESTS(T(four_threads_share_one_model), T(last_error_is_per_thread))
+RUN_TESTS(T(four_threads_share_one_model), T(four_threads_with_thread_pools), T(last_error_is_per_thread))
