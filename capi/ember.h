@@ -126,7 +126,8 @@ enum { EMBER_LOG_DEBUG = 0, EMBER_LOG_INFO = 1, EMBER_LOG_WARN = 2, EMBER_LOG_ER
 /* One message per call, without a trailing newline. */
 typedef void (*ember_log_fn)(int32_t level, const char* message, void* user_data);
 /* Installs the process-wide log sink (NULL: discard, the default - ember never prints by
- * itself). Thread-safe; messages may arrive from any thread that calls into ember. */
+ * itself). Thread-safe; messages may arrive from any thread that calls into ember, one at a
+ * time. Once this returns, the previous sink is never called again. */
 EMBER_API void ember_log_set(ember_log_fn fn, void* user_data);
 
 /* Progress in [0, 1]; return false to cancel the operation (it then fails with

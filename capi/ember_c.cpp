@@ -18,8 +18,11 @@ namespace {
 
 thread_local std::string t_last_error;
 
+// The sink is called with the lock held, so that once ember_log_set returns the previous sink
+// is never called again (its user_data may be gone). Recursive, so that a sink which calls
+// into ember (and so may log) on the same thread does not deadlock.
 struct log_sink {
-    std::mutex mu;
+    std::recursive_mutex mu;
     ember_log_fn fn = nullptr;
     void* user_data = nullptr;
 };
@@ -60,16 +63,9 @@ bool log_enabled() noexcept { return g_log_enabled.load(std::memory_order_relaxe
 void log(int32_t level, std::string_view message) noexcept {
     if (!log_enabled()) return;
     try {
-        ember_log_fn fn;
-        void* ud;
-        {
-            std::lock_guard lock(sink().mu);
-            fn = sink().fn;
-            ud = sink().user_data;
-        }
-        if (!fn) return;
         const std::string text(message);
-        fn(level, text.c_str(), ud);
+        std::lock_guard lock(sink().mu);
+        if (sink().fn) sink().fn(level, text.c_str(), sink().user_data);
     } catch (...) {
         // Logging never fails an operation.
     }
