@@ -522,9 +522,9 @@ EMBER_API ember_status ember_context_generate(ember_context* ctx, ember_sampler*
 
 typedef struct ember_quantize_params {
     size_t struct_size;
-    const char* preset;          /* "Q8_0", "Q4_K_M", ... (ember quantize --help lists them) */
+    const char* preset;          /* required: F32, F16, BF16, Q8_0, Q4_K_M, Q4_K_S, Q3_K_M, Q2_K */
     int32_t n_threads;           /* 0: all hardware threads */
-    ember_progress_fn progress;  /* NULL, or called per tensor; may cancel */
+    ember_progress_fn progress;  /* NULL, or called after each tensor; may cancel */
     void* progress_user_data;
 } ember_quantize_params;
 
@@ -544,9 +544,11 @@ typedef struct ember_quantize_result {
 } ember_quantize_result;
 
 /* Writes a quantized copy of the GGUF model `input` to `output` (through a temporary file: a
- * failure leaves no partial output). result may be NULL. EMBER_ERR_FILE_NOT_FOUND,
- * EMBER_ERR_BAD_FILE, EMBER_ERR_UNSUPPORTED (unknown preset; or a library built without the
- * quantizer), EMBER_ERR_CANCELLED, EMBER_ERR_IO. */
+ * failure leaves no partial output), with llama.cpp's quantize presets. result may be NULL.
+ * EMBER_ERR_INVALID_ARGUMENT: an unknown preset, or output is input. EMBER_ERR_FILE_NOT_FOUND,
+ * EMBER_ERR_BAD_FILE: the input. EMBER_ERR_UNSUPPORTED: an architecture or tensor the preset can
+ * not be applied to (or a library built without the quantizer). EMBER_ERR_CANCELLED: progress
+ * returned false. EMBER_ERR_IO: writing failed. */
 EMBER_API ember_status ember_quantize_file(const char* input, const char* output, const ember_quantize_params* params,
                                           ember_quantize_result* result);
 

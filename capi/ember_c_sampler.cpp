@@ -136,6 +136,8 @@ template <class P>
 float progress_fraction(const P& p) {
     if constexpr (requires { p.fraction; })
         return float(p.fraction);
+    else if constexpr (requires { p.index; p.count; })  // reported after tensor index + 1 of count
+        return p.count ? float(p.index + 1) / float(p.count) : 1.0f;
     else if constexpr (requires { p.tensor_index; p.n_tensors; })
         return p.n_tensors ? float(p.tensor_index) / float(p.n_tensors) : 1.0f;
     else if constexpr (requires { p.index; p.n_tensors; })

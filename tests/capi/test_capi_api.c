@@ -656,7 +656,71 @@ TEST(model_outlives_its_handle) {
     ember_context_free(c);
 }
 
+static bool count_calls(float progress, void* user_data) {
+    float* state = user_data; /* {calls, last fraction, cancel after n (0: never)} */
+    state[0] += 1.0f;
+    state[1] = progress;
+    return state[2] == 0.0f || state[0] < state[2];
+}
+
+TEST(quantize_a_model_file) {
+    char out[1024];
+    tmp_path(out, sizeof out, "stories-q8_0.gguf");
+    remove(out);
+    ember_quantize_params q = ember_quantize_default_params();
+    q.preset = "Q8_0";
+    float state[3] = {0, 0, 0};
+    q.progress = count_calls;
+    q.progress_user_data = state;
+    ember_quantize_result r;
+    r.struct_size = sizeof r;
+    const ember_status s = ember_quantize_file(g_model_path, out, &q, &r);
+    if (s == EMBER_ERR_UNSUPPORTED && strstr(ember_last_error(), "no file quantizer")) {
+        printf("quantize_a_model_file: this build has no file quantizer (checked: it says so)\n");
+        return;
+    }
+    REQUIRE_OK(s);
+    CHECK(r.n_tensors == 48 && r.n_quantized > 0 && r.bytes_out < r.bytes_in);
+    CHECK(state[0] == 48.0f && state[1] == 1.0f);
+    ember_model* m = NULL;
+    REQUIRE_OK(ember_model_load(out, NULL, &m));
+    int n_q8 = 0, found = 0;
+    for (uint64_t i = 0; i < 48; ++i) {
+        ember_tensor_info ti;
+        ti.struct_size = sizeof ti;
+        char name[128];
+        size_t len = 0;
+        CHECK_OK(ember_model_tensor_info(m, i, &ti));
+        CHECK_OK(ember_model_tensor_name(m, i, name, sizeof name, &len));
+        n_q8 += ti.type == 8;
+        if (strcmp(name, "blk.0.attn_q.weight") == 0) {
+            found = 1;
+            CHECK(ti.type == 8);
+        }
+    }
+    CHECK(found && n_q8 == (int)r.n_quantized);
+    ember_context* c = make_context(m, 64, 1);
+    ember_token ids[3] = {1, 403, 407};
+    CHECK_OK(ember_context_decode(c, ids, 3, 0, false));
+    ember_context_free(c);
+    ember_model_free(m);
+
+    /* Cancelled from the progress callback: no output file is left behind. */
+    char out2[1024];
+    tmp_path(out2, sizeof out2, "stories-cancelled.gguf");
+    remove(out2);
+    state[0] = 0, state[2] = 5;
+    CHECK_STATUS(ember_quantize_file(g_model_path, out2, &q, NULL), EMBER_ERR_CANCELLED);
+    CHECK(state[0] == 5.0f);
+    FILE* f = fopen(out2, "rb");
+    CHECK(f == NULL);
+    if (f) fclose(f);
+    q.preset = "Q9_X";
+    CHECK_STATUS(ember_quantize_file(g_model_path, out2, &q, NULL), EMBER_ERR_INVALID_ARGUMENT);
+    CHECK_MESSAGE("Q9_X");
+}
+
 RUN_TESTS(T(model_information), T(load_options), T(log_sink), T(tokens), T(decode_logits_and_prefix_reuse),
           T(sequences_and_batches), T(state_round_trip), T(memory_figures), T(samplers), T(log_probabilities), T(generation),
           T(context_seed_drives_generation_without_a_sampler), T(windowed_context_generates_past_its_cache),
-          T(model_outlives_its_handle))
+          T(model_outlives_its_handle), T(quantize_a_model_file))
