@@ -17,6 +17,36 @@
 //! borrows its model and is `Send` but not `Sync` (one thread at a time); an [`AbortHandle`]
 //! stops a running decode from any thread. Every failure is an [`Error`] carrying the C status
 //! and message. A panic in a callback is carried across the C call and resumed after it.
+//!
+//! A context can not outlive its model:
+//!
+//! ```compile_fail
+//! let ctx = {
+//!     let model = ember::Model::load("model.gguf").unwrap();
+//!     ember::Context::new(&model, &Default::default()).unwrap()
+//! }; // error: `model` does not live long enough
+//! ```
+//!
+//! and can not be shared between threads (only moved), while a model and an abort handle can:
+//!
+//! ```compile_fail
+//! fn shared<T: Sync>() {}
+//! shared::<ember::Context<'static>>();
+//! ```
+//!
+//! ```compile_fail
+//! fn shared<T: Sync>() {}
+//! shared::<ember::Sampler>();
+//! ```
+//!
+//! ```
+//! fn shared<T: Send + Sync>() {}
+//! fn movable<T: Send>() {}
+//! shared::<ember::Model>();
+//! shared::<ember::AbortHandle>();
+//! movable::<ember::Context<'static>>();
+//! movable::<ember::Sampler>();
+//! ```
 use std::ffi::CString;
 use std::os::raw::{c_char, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
