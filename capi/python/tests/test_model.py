@@ -176,10 +176,19 @@ def test_log_handler(model_path):
 
 
 def test_quantize_file(tmp_path, model_path):
-    out = tmp_path / "q8.gguf"
+    out = tmp_path / "f16.gguf"
+    seen = []
     try:
-        r = ember.quantize_file(model_path, out, "Q8_0")
+        r = ember.quantize_file(model_path, out, "F16", progress=seen.append)
     except ember.UnsupportedError as e:  # a build without the file quantizer
-        assert "quantizer" in str(e)
+        assert "no file quantizer" in str(e)
         return
-    assert r["n_tensors"] == 48 and out.exists()
+    assert r["n_tensors"] == 48 and 0 < r["n_quantized"] < 48 and r["bytes_out"] < r["bytes_in"]
+    assert len(seen) == 48 and seen[-1] == 1.0
+    with ember.Model(out) as m:
+        assert m.info().n_tensors == 48
+    with pytest.raises(ember.InvalidArgumentError, match="Q9_X"):
+        ember.quantize_file(model_path, tmp_path / "x.gguf", "Q9_X")
+    with pytest.raises(ember.CancelledError):
+        ember.quantize_file(model_path, tmp_path / "y.gguf", "F16", progress=lambda f: False)
+    assert not (tmp_path / "y.gguf").exists()

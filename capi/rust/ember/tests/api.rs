@@ -399,9 +399,16 @@ fn panics_in_callbacks_cross_the_c_boundary_safely() {
 #[test]
 fn quantize_file_reports_its_state() {
     let dir = tmp_dir("quant");
-    match ember::quantize_file(model_path(), dir.join("q8.gguf"), "Q8_0", 0) {
-        Ok(r) => assert_eq!(r.n_tensors, 48),
-        Err(e) => assert_eq!(e.status, Status::Unsupported, "{}", e),
+    match ember::quantize_file(model_path(), dir.join("f16.gguf"), "F16", 0) {
+        Ok(r) => {
+            assert_eq!(r.n_tensors, 48);
+            assert!(r.n_quantized > 0 && r.bytes_out < r.bytes_in);
+            assert_eq!(Model::load(dir.join("f16.gguf")).unwrap().info().n_tensors, 48);
+            let e = ember::quantize_file(model_path(), dir.join("x.gguf"), "Q9_X", 0).err().unwrap();
+            assert_eq!(e.status, Status::InvalidArgument);
+        }
+        // A build without the file quantizer says so.
+        Err(e) => assert!(e.status == Status::Unsupported && e.message.contains("no file quantizer"), "{}", e),
     }
     std::fs::remove_dir_all(dir).ok();
 }
