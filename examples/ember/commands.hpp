@@ -11,5 +11,6 @@ int cmd_info(std::span<char* const> argv);
 int cmd_tokenize(std::span<char* const> argv);
 int cmd_run(std::span<char* const> argv);
 int cmd_perplexity(std::span<char* const> argv);
+int cmd_bench(std::span<char* const> argv);
 
 }  // namespace ember::cli
