@@ -332,7 +332,7 @@ gguf_file gguf_file::open(const std::filesystem::path& path, const gguf_open_opt
     const auto size = size_t(st.st_size);
 
     if (opts.use_mmap && size > 0) {  // mmap cannot map 0 bytes; an empty file is parsed from the heap
-        void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | (opts.populate ? MAP_POPULATE : 0), fd, 0);
         if (p == MAP_FAILED) fail(errc::io_error, "{}: mmap failed: {}", f.name_, std::strerror(errno));
         f.storage_ = std::make_shared<mapped_storage>(p, size);
         f.mapped_ = true;

@@ -48,7 +48,7 @@ model::~model() = default;
 std::shared_ptr<const model> model::load(const std::filesystem::path& path, const model_params& params) {
     auto p = std::make_unique<impl>();
     if (params.progress && !params.progress(0.0f)) fail(errc::cancelled, "{}: loading cancelled", path.string());
-    p->file = gguf_file::open(path, {.use_mmap = params.use_mmap});
+    p->file = gguf_file::open(path, {.use_mmap = params.use_mmap, .populate = params.populate});
     const gguf_file& f = p->file;
     p->hp.arch = std::string(f.get_string("general.architecture"));
     const detail::arch_desc* arch = detail::find_arch(p->hp.arch);

@@ -56,6 +56,29 @@ TEST_CASE("ember run: sliding window and context shift generate past the context
     CHECK(full.err.find("context full") != std::string::npos);
 }
 
+TEST_CASE("ember run: memory stays flat over long generations (window and context shift)") {
+    if (!std::filesystem::exists("/usr/bin/time")) {
+        MESSAGE("/usr/bin/time is not installed; peak RSS cannot be measured");
+        return;
+    }
+    const std::string m = model_path("shakespeare-19m-Q4_K_M.gguf");
+    auto peak_kb = [&](int n, const std::string& mode, const std::string& value) {
+        const auto r = run_cli({"run", "-m", m, "-p", "ROMEO:", "-n", std::to_string(n), "-c", "256", mode, value, "--temp", "0.8",
+                                "--seed", "1"},
+                               "/usr/bin/time -f 'peak_kb=%M'");
+        CHECK(r.exit_code == 0);
+        CHECK(r.err.find("generated " + std::to_string(n) + " tokens") != std::string::npos);
+        const auto at = r.err.rfind("peak_kb=");
+        REQUIRE(at != std::string::npos);
+        return std::stod(r.err.substr(at + 8));
+    };
+    for (const auto& [mode, value] : {std::pair{"--window", "128"}, std::pair{"--keep", "16"}}) {
+        const double short_run = peak_kb(300, mode, value), long_run = peak_kb(2000, mode, value);
+        MESSAGE(std::string(mode) << " " << std::string(value) << ": peak RSS " << short_run << " KB at -n 300, " << long_run << " KB at -n 2000");
+        CHECK(long_run <= short_run * 1.02);
+    }
+}
+
 TEST_CASE("ember run: logprobs file, saved state, verbose memory report") {
     const std::string m = model_path("stories260K.gguf");
     const auto lp = test::tmp_dir() / "logprobs.jsonl";

@@ -206,7 +206,7 @@ int cmd_perplexity(std::span<char* const> argv) {
         std::printf("Mean PPL(Q)     : %10.6f ± %10.6f\n", std::exp(ppl.mean), std::exp(ppl.mean) * ppl.unc);
         std::printf("Mean PPL(base)  : %10.6f ± %10.6f\n", std::exp(lb.mean), std::exp(lb.mean) * lb.unc);
         std::printf("Final estimate: PPL = %.4f +/- %.5f\n", std::exp(ppl.mean), std::exp(ppl.mean) * ppl.unc);
-        std::printf("Mean KLD: %10.6f ± %10.6f\n", kd.mean, kd.unc);
+        std::printf("Mean KLD: %10.8f ± %10.8f\n", kd.mean, kd.unc);
         std::printf("Same top p: %6.3f ± %6.3f %%\n", 100.0 * p_top, 100.0 * p_unc);
     } else {
         std::printf("Final estimate: PPL = %.4f +/- %.5f\n", std::exp(ppl.mean), std::exp(ppl.mean) * ppl.unc);

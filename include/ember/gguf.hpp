@@ -151,6 +151,7 @@ struct gguf_tensor {
 
 struct gguf_open_options {
     bool use_mmap = true;  // false: read the whole file into memory instead
+    bool populate = false; // with mmap: map every page up front (MAP_POPULATE) instead of on first use
 };
 
 // Bytes of a parsed file, kept alive by everyone who holds tensor pointers into it.

@@ -47,6 +47,10 @@ struct model_hparams {
 
 struct model_params {
     bool use_mmap = true;  // false: read the file into memory
+    // With mmap, fault every page in while loading (as llama.cpp does): the first tokens do not
+    // wait for the disk, and the resident size does not creep up as new token embeddings are
+    // touched during a long generation. false maps pages lazily.
+    bool populate = true;
     log_fn log{};          // warnings and information while loading; nothing is printed by default
     // Called with the fraction loaded (0..1); return false to cancel (errc::cancelled).
     std::function<bool(float)> progress{};
