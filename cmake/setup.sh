@@ -7,7 +7,11 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libeigen3-dev libxsimd-dev libfmt-dev doctest-dev libbenchmark-dev)
 for arg in "$@"; do
   case "$arg" in
-    --bindings) pkgs+=(python3 python3-venv python3-setuptools python3-wheel python3-pytest python3-numpy) ;;
+    --bindings)
+      pkgs+=(python3 python3-venv python3-setuptools python3-wheel python3-pytest python3-numpy)
+      # The Rust bindings need cargo; use the machine's toolchain when there is one.
+      command -v cargo >/dev/null 2>&1 || [[ -x "$HOME/.cargo/bin/cargo" ]] || pkgs+=(cargo)
+      ;;
     --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
