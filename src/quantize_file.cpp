@@ -1,6 +1,8 @@
 // quantize_file: read a GGUF model, choose every tensor's type with the preset's rules, convert
 // the tensors one at a time while the output file is written.
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 

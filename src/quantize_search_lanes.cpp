@@ -1,23 +1,19 @@
-// Eight groups at a time through the scale searches of quantize_search.cpp.
+// Several groups at a time through the scale searches of quantize_search.cpp.
 //
 // The one-group searches are chains of dependent f32 sums: every candidate scale costs a serial
 // pass over the group, so a K-quant super-block spends most of its time waiting on add latency.
-// Here eight independent groups (the sub-blocks of one super-block) advance side by side in the
-// lanes of a vector, and every lane performs exactly the operations of the one-group function in
+// Here `lanes` (four) independent groups, sub-blocks of one super-block, advance side by side in
+// the lanes of a vector, and every lane performs exactly the operations of the one-group function in
 // the same order, with branches turned into per-lane selects. The results are therefore
 // bit-identical to fit_asymmetric / fit_symmetric (tests/test_quant.cpp checks it).
 //
-// The vectors are GCC/Clang vector extensions: portable code, which the compiler lowers to
-// whatever the target has (two SSE2 registers per vector on baseline x86-64). Compiled with
-// -ffp-contract=off, so no lane ever fuses a multiply-add the reference does not.
+// The vectors are GCC/Clang vector extensions of 16 bytes: portable code that maps onto one
+// SSE2 (or NEON) register. Wider generic vectors were slower: without AVX, GCC lowers their
+// compares and selects to scalar code. Compiled with -ffp-contract=off, so no lane ever fuses a
+// multiply-add the reference does not.
 #include <cstdint>
-#include <cstring>
 
 #include "quantize_search.hpp"
-
-// The vector helpers below are internal and always inlined, so the ABI of passing 32-byte vectors
-// without AVX, which these warnings are about, never matters.
-#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace ember::quant::detail {
 namespace {
@@ -26,7 +22,7 @@ typedef float vf __attribute__((vector_size(4 * lanes)));
 typedef int32_t vi __attribute__((vector_size(4 * lanes)));
 constexpr int max_n = 32;
 
-// Selects are written as bit operations: GCC turns vector `?:` into scalar code on SSE2.
+// Selects as bit operations: they vectorize everywhere, where GCC may scalarize a vector `?:`.
 inline vi select(vi mask, vi a, vi b) { return (a & mask) | (b & ~mask); }
 inline vf select(vi mask, vf a, vf b) { return (vf)select(mask, (vi)a, (vi)b); }
 inline vf vabs(vf v) { return (vf)((vi)v & 0x7fffffff); }

@@ -10,7 +10,6 @@
 // row quantizers agree (they do for every type on real weights, see tests/test_quant_models.cpp).
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
