@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Installs what ember needs to build and test on Debian 12, skipping what is already present.
-# Usage: bash cmake/setup.sh [--bindings]   (--bindings adds Python and Rust binding tools)
+# Usage: bash cmake/setup.sh [--bindings] [--fuzz]
+#   --bindings  adds the Python binding tools;  --fuzz  adds clang and libFuzzer's runtime
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libeigen3-dev libxsimd-dev libfmt-dev doctest-dev libbenchmark-dev)
-if [[ "${1:-}" == "--bindings" || "${EMBER_SETUP_BINDINGS:-0}" == "1" ]]; then
-  pkgs+=(python3 python3-venv python3-setuptools python3-wheel python3-pytest python3-numpy)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --bindings) pkgs+=(python3 python3-venv python3-setuptools python3-wheel python3-pytest python3-numpy) ;;
+    --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -6,9 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <unordered_set>
+#include <type_traits>
 
 #include "ember/gguf.hpp"
 #include "util.hpp"
@@ -20,8 +21,21 @@ using detail::fail;
 namespace {
 
 constexpr uint32_t k_magic = 0x46554747;  // "GGUF" read as a little-endian u32
-constexpr uint64_t k_max_string = uint64_t(1) << 30;
+constexpr uint64_t k_max_string = uint64_t(1) << 30;  // llama.cpp's cap
 constexpr int k_max_array_depth = 8;
+constexpr size_t k_max_tensor_name = 1024;
+// Smallest possible encodings, which bound how many records the remaining bytes can hold
+// before anything is reserved: a key/value is 8 (key length) + 1 (key) + 4 (type) + 1 (u8);
+// a tensor info is 8 (name length) + 1 (name) + 4 (n_dims) + 8 (one dim) + 4 (type) + 8 (offset).
+constexpr uint64_t k_min_kv_bytes = 14;
+constexpr uint64_t k_min_tensor_info_bytes = 33;
+
+// File text (keys, tensor names) as it appears inside error messages.
+std::string shown(std::string_view s) { return detail::escape_text(s, 80); }
+
+// Ids that ggml once assigned and then removed; named in the error so that an old file is
+// recognised as old rather than as garbage.
+bool removed_type_id(int64_t id) { return id == 4 || id == 5 || (id >= 31 && id <= 33) || (id >= 36 && id <= 38); }
 
 class mapped_storage final : public gguf_storage {
 public:
@@ -55,7 +69,9 @@ struct fd_guard {
 
 }  // namespace
 
-// Reads little-endian fields from the file with bounds checks; errors name the offset.
+// Reads little-endian fields from the file with bounds checks; errors name the offset. Field
+// descriptions are passed as strings or as callables so that the (rare) error path is the only
+// one that pays for formatting them.
 class gguf_parser {
 public:
     gguf_parser(gguf_file& f, std::span<const std::byte> bytes) : f_(f), bytes_(bytes) {}
@@ -67,63 +83,74 @@ private:
     [[noreturn]] void bad(uint64_t at, fmt::format_string<Args...> fm, Args&&... args) const {
         fail(errc::bad_file, "{}: offset {}: {}", f_.name_, at, fmt::format(fm, std::forward<Args>(args)...));
     }
-    uint64_t remaining() const { return bytes_.size() - pos_; }
-    void need(uint64_t n, std::string_view what) const {
-        if (n > remaining()) bad(pos_, "truncated file: {} needs {} bytes but only {} remain", what, n, remaining());
+    template <class D> static std::string describe(const D& what) {
+        if constexpr (std::is_invocable_v<const D&>) return std::string(what());
+        else return std::string(what);
     }
-    template <class T> T read(std::string_view what) {
+    uint64_t remaining() const { return bytes_.size() - pos_; }
+    template <class D> void need(uint64_t n, const D& what) const {
+        if (n > remaining()) bad(pos_, "truncated file: {} needs {} bytes but only {} remain", describe(what), n, remaining());
+    }
+    template <class T, class D> T read(const D& what) {
         need(sizeof(T), what);
         T v;
         std::memcpy(&v, bytes_.data() + pos_, sizeof v);
         pos_ += sizeof v;
         return v;
     }
-    std::string read_string(std::string_view what);
-    gguf_type read_value_type(std::string_view what);
-    gguf_value read_value(gguf_type t, std::string_view key, int depth);
-    gguf_value read_array(std::string_view key, int depth);
+    template <class D> std::string read_string(const D& what);
+    template <class D> gguf_type read_value_type(const D& what);
+    gguf_value read_value(gguf_type t, const std::string& key);
+    gguf_value read_array(const std::string& key, int depth);
+    void read_header(int64_t& n_tensors, int64_t& n_kv);
+    void read_metadata(int64_t n_kv);
+    void apply_alignment();
     void read_tensor_info(size_t index);
+    void place_tensors();
 
     gguf_file& f_;
     std::span<const std::byte> bytes_;
     uint64_t pos_ = 0;
+    std::vector<uint64_t> kv_value_at_;      // per key: offset of its value type field
+    std::vector<uint64_t> tensor_offset_at_;  // per tensor: offset of its data offset field
 };
 
-std::string gguf_parser::read_string(std::string_view what) {
+template <class D> std::string gguf_parser::read_string(const D& what) {
     const uint64_t at = pos_;
-    const auto len = read<uint64_t>(what);
-    if (len > k_max_string) bad(at, "{}: string length {} exceeds the limit of {} bytes", what, len, k_max_string);
-    if (len > remaining()) bad(at, "truncated file: {}: string length {} but only {} bytes remain", what, len, remaining());
+    const auto len = read<uint64_t>([&] { return describe(what) + " length"; });
+    if (len > k_max_string) bad(at, "{}: string length {} exceeds the limit of {} bytes", describe(what), len, k_max_string);
+    if (len > remaining()) bad(at, "truncated file: {}: string length {} but only {} bytes remain", describe(what), len, remaining());
     std::string s(reinterpret_cast<const char*>(bytes_.data() + pos_), size_t(len));
     pos_ += len;
     return s;
 }
 
-gguf_type gguf_parser::read_value_type(std::string_view what) {
+template <class D> gguf_type gguf_parser::read_value_type(const D& what) {
     const uint64_t at = pos_;
     const auto t = read<int32_t>(what);
-    if (t < 0 || t > int32_t(gguf_type::float64)) bad(at, "{}: invalid value type {}", what, t);
+    if (t < 0 || t > int32_t(gguf_type::float64)) bad(at, "{}: invalid value type {} (valid types are 0 to 12)", describe(what), t);
     return gguf_type(t);
 }
 
-gguf_value gguf_parser::read_array(std::string_view key, int depth) {
-    if (depth >= k_max_array_depth) bad(pos_, "key '{}': arrays nested deeper than {} levels", key, k_max_array_depth);
-    const auto elem = read_value_type(fmt::format("key '{}': array element type", key));
+gguf_value gguf_parser::read_array(const std::string& key, int depth) {
+    if (depth >= k_max_array_depth) bad(pos_, "key '{}': arrays nested deeper than {} levels", shown(key), k_max_array_depth);
+    const auto elem = read_value_type([&] { return fmt::format("key '{}': array element type", shown(key)); });
     const uint64_t at = pos_;
-    const auto n = read<uint64_t>(fmt::format("key '{}': array length", key));
-    // The smallest encoding of one element bounds how many can fit in what remains.
+    const auto n = read<uint64_t>([&] { return fmt::format("key '{}': array length", shown(key)); });
+    // The smallest encoding of one element bounds how many can fit in what remains, and so
+    // bounds every reservation below by a small multiple of the file size.
     const uint64_t min_elem = elem == gguf_type::string ? 8 : elem == gguf_type::array ? 12 : gguf_type_size(elem);
     if (n > remaining() / min_elem)
-        bad(at, "key '{}': array of {} {} elements cannot fit in the {} bytes that remain", key, n, to_string(elem), remaining());
+        bad(at, "key '{}': array of {} {} elements cannot fit in the {} bytes that remain", shown(key), n, to_string(elem), remaining());
     if (elem == gguf_type::string) {
         std::vector<std::string> v;
-        v.reserve(n);
-        for (uint64_t i = 0; i < n; ++i) v.push_back(read_string(fmt::format("key '{}': element {}", key, i)));
+        v.reserve(size_t(n));
+        for (uint64_t i = 0; i < n; ++i) v.push_back(read_string([&] { return fmt::format("key '{}': element {}", shown(key), i); }));
         return gguf_value::from_strings(std::move(v));
     }
     if (elem == gguf_type::array) {
         std::vector<gguf_value> v;
-        v.reserve(n);
+        v.reserve(size_t(n));
         for (uint64_t i = 0; i < n; ++i) v.push_back(read_array(key, depth + 1));
         return gguf_value::from_arrays(std::move(v));
     }
@@ -133,129 +160,161 @@ gguf_value gguf_parser::read_array(std::string_view key, int depth) {
     return gguf_value::from_raw_array(elem, std::move(raw));
 }
 
-gguf_value gguf_parser::read_value(gguf_type t, std::string_view key, int depth) {
-    const auto what = [&] { return fmt::format("key '{}': {} value", key, to_string(t)); };
+gguf_value gguf_parser::read_value(gguf_type t, const std::string& key) {
+    const auto what = [&] { return fmt::format("key '{}': {} value", shown(key), to_string(t)); };
     switch (t) {
-        case gguf_type::uint8: return gguf_value::from_u8(read<uint8_t>(what()));
-        case gguf_type::int8: return gguf_value::from_i8(read<int8_t>(what()));
-        case gguf_type::uint16: return gguf_value::from_u16(read<uint16_t>(what()));
-        case gguf_type::int16: return gguf_value::from_i16(read<int16_t>(what()));
-        case gguf_type::uint32: return gguf_value::from_u32(read<uint32_t>(what()));
-        case gguf_type::int32: return gguf_value::from_i32(read<int32_t>(what()));
-        case gguf_type::float32: return gguf_value::from_f32(read<float>(what()));
-        case gguf_type::boolean: return gguf_value::from_bool(read<uint8_t>(what()) != 0);
-        case gguf_type::string: return gguf_value::from_string(read_string(what()));
-        case gguf_type::array: return read_array(key, depth);
-        case gguf_type::uint64: return gguf_value::from_u64(read<uint64_t>(what()));
-        case gguf_type::int64: return gguf_value::from_i64(read<int64_t>(what()));
-        case gguf_type::float64: return gguf_value::from_f64(read<double>(what()));
+        case gguf_type::uint8: return gguf_value::from_u8(read<uint8_t>(what));
+        case gguf_type::int8: return gguf_value::from_i8(read<int8_t>(what));
+        case gguf_type::uint16: return gguf_value::from_u16(read<uint16_t>(what));
+        case gguf_type::int16: return gguf_value::from_i16(read<int16_t>(what));
+        case gguf_type::uint32: return gguf_value::from_u32(read<uint32_t>(what));
+        case gguf_type::int32: return gguf_value::from_i32(read<int32_t>(what));
+        case gguf_type::float32: return gguf_value::from_f32(read<float>(what));
+        case gguf_type::boolean: return gguf_value::from_bool(read<uint8_t>(what) != 0);
+        case gguf_type::string: return gguf_value::from_string(read_string(what));
+        case gguf_type::array: return read_array(key, 0);
+        case gguf_type::uint64: return gguf_value::from_u64(read<uint64_t>(what));
+        case gguf_type::int64: return gguf_value::from_i64(read<int64_t>(what));
+        case gguf_type::float64: return gguf_value::from_f64(read<double>(what));
     }
-    bad(pos_, "key '{}': invalid value type {}", key, int(t));
+    bad(pos_, "key '{}': invalid value type {}", shown(key), int(t));
+}
+
+void gguf_parser::read_header(int64_t& n_tensors, int64_t& n_kv) {
+    const auto magic = read<uint32_t>("magic");
+    if (magic != k_magic) bad(0, "not a GGUF file (magic bytes {:08x}, expected 47475546 'GGUF')", __builtin_bswap32(magic));
+    const auto version = read<uint32_t>("version");
+    if ((version & 0xffffu) == 0 && version != 0)
+        bad(4, "version field {:#x}: big-endian GGUF files are not supported", version);
+    if (version == 1) bad(4, "GGUF version 1 is obsolete and not supported (need 2 or 3)");
+    if (version < 2 || version > 3) bad(4, "unsupported GGUF version {} (need 2 or 3)", version);
+    f_.version_ = version;
+
+    n_tensors = read<int64_t>("tensor count");
+    if (n_tensors < 0) bad(8, "negative tensor count {}", n_tensors);
+    n_kv = read<int64_t>("metadata count");
+    if (n_kv < 0) bad(16, "negative metadata count {}", n_kv);
+    if (uint64_t(n_kv) > remaining() / k_min_kv_bytes)
+        bad(16, "metadata count {} cannot fit in the {} bytes that remain", n_kv, remaining());
+    const uint64_t after_kvs = remaining() - uint64_t(n_kv) * k_min_kv_bytes;
+    if (uint64_t(n_tensors) > after_kvs / k_min_tensor_info_bytes)
+        bad(8, "tensor count {} cannot fit in the {} bytes that remain after {} metadata records", n_tensors, after_kvs, n_kv);
+}
+
+void gguf_parser::read_metadata(int64_t n_kv) {
+    // Both reservations are bounded by the file size (checked in read_header), and they make
+    // the string_views in kv_index_ safe: the keys never move.
+    f_.kvs_.reserve(size_t(n_kv));
+    kv_value_at_.reserve(size_t(n_kv));
+    for (int64_t i = 0; i < n_kv; ++i) {
+        const uint64_t at = pos_;
+        auto key = read_string([&] { return fmt::format("metadata {}: key", i); });
+        if (key.empty()) bad(at, "metadata {}: empty key", i);
+        if (const auto it = f_.kv_index_.find(key); it != f_.kv_index_.end())
+            bad(at, "metadata {}: duplicate key '{}' (also metadata {})", i, shown(key), it->second);
+        kv_value_at_.push_back(pos_);
+        const auto t = read_value_type([&] { return fmt::format("key '{}': value type", shown(key)); });
+        auto value = read_value(t, key);
+        f_.kvs_.push_back({std::move(key), std::move(value)});
+        f_.kv_index_.emplace(f_.kvs_.back().key, f_.kvs_.size() - 1);
+    }
+}
+
+void gguf_parser::apply_alignment() {
+    const auto it = f_.kv_index_.find("general.alignment");
+    if (it == f_.kv_index_.end()) return;
+    const gguf_value& a = f_.kvs_[it->second].value;
+    const uint64_t at = kv_value_at_[it->second];
+    if (a.type() != gguf_type::uint32) {
+        const std::string actual = a.is_array() ? fmt::format("array of {}", to_string(a.element_type())) : std::string(to_string(a.type()));
+        bad(at, "general.alignment must be of type u32, found {}", actual);
+    }
+    const uint64_t v = *a.to_uint();
+    if (!detail::is_pow2(v) || v > gguf_file::max_alignment)
+        bad(at, "general.alignment {} must be a power of two from 1 to {}", v, gguf_file::max_alignment);
+    f_.alignment_ = uint32_t(v);
 }
 
 void gguf_parser::read_tensor_info(size_t index) {
     gguf_tensor t;
     const uint64_t name_at = pos_;
-    t.name = read_string(fmt::format("tensor info {}: name", index));
+    t.name = read_string([&] { return fmt::format("tensor info {}: name", index); });
     if (t.name.empty()) bad(name_at, "tensor info {}: empty tensor name", index);
-    if (t.name.size() > 1024) bad(name_at, "tensor info {}: name of {} bytes is longer than 1024", index, t.name.size());
-    const auto who = fmt::format("tensor '{}'", t.name);
+    if (t.name.size() > k_max_tensor_name)
+        bad(name_at, "tensor info {}: name of {} bytes is longer than {}", index, t.name.size(), k_max_tensor_name);
+    if (const auto it = f_.tensor_index_.find(t.name); it != f_.tensor_index_.end())
+        bad(name_at, "tensor info {}: duplicate tensor name '{}' (also tensor info {})", index, shown(t.name), it->second);
+    const auto who = fmt::format("tensor '{}'", shown(t.name));
 
     const uint64_t dims_at = pos_;
-    t.n_dims = read<uint32_t>(who + ": n_dims");
+    t.n_dims = read<uint32_t>([&] { return who + ": n_dims"; });
     if (t.n_dims < 1 || t.n_dims > 4) bad(dims_at, "{}: n_dims is {}, must be 1 to 4", who, t.n_dims);
     uint64_t nelements = 1;
     for (uint32_t d = 0; d < t.n_dims; ++d) {
         const uint64_t at = pos_;
-        const auto ne = read<int64_t>(fmt::format("{}: dimension {}", who, d));
+        const auto ne = read<int64_t>([&] { return fmt::format("{}: dimension {}", who, d); });
         if (ne <= 0) bad(at, "{}: dimension {} is {}, must be positive", who, d, ne);
         const auto prod = detail::checked_mul(nelements, uint64_t(ne));
-        if (!prod || *prod > uint64_t(INT64_MAX)) bad(at, "{}: element count overflows at dimension {} ({})", who, d, ne);
+        if (!prod || *prod > uint64_t(INT64_MAX))
+            bad(at, "{}: element count overflows at dimension {} ({} times {})", who, d, nelements, ne);
         nelements = *prod;
         t.ne[d] = ne;
     }
 
     const uint64_t type_at = pos_;
-    const auto type_id = read<uint32_t>(who + ": type");
-    const type_info* ti = find_type(type_id);
-    if (!ti) {
-        const bool removed = type_id == 4 || type_id == 5 || (type_id >= 31 && type_id <= 33) || (type_id >= 36 && type_id <= 38);
-        bad(type_at, "{}: {} type id {}", who, removed ? "removed (no longer valid)" : "unknown", type_id);
-    }
+    const auto type_id = read<int32_t>([&] { return who + ": type"; });
+    const type_info* ti = type_id < 0 ? nullptr : find_type(uint32_t(type_id));
+    if (!ti) bad(type_at, "{}: {} tensor type id {}", who, removed_type_id(type_id) ? "removed (no longer valid)" : "unknown", type_id);
     t.type = ti->type;
     if (t.ne[0] % ti->block_size != 0)
         bad(type_at, "{}: row length {} is not a multiple of the {} block size {}", who, t.ne[0], ti->name, ti->block_size);
     // nbytes = (ne0 / block) * block_bytes * ne1 * ne2 * ne3, each step overflow-checked.
     auto nbytes = detail::checked_mul(uint64_t(t.ne[0] / ti->block_size), ti->block_bytes);
     for (int d = 1; d < 4 && nbytes; ++d) nbytes = detail::checked_mul(*nbytes, uint64_t(t.ne[d]));
-    if (!nbytes || *nbytes > bytes_.size()) bad(type_at, "{}: data size of shape {} as {} exceeds the file size", who, t.shape_string(), ti->name);
+    if (!nbytes || *nbytes > bytes_.size())
+        bad(type_at, "{}: data size of shape {} as {} exceeds the file size of {} bytes", who, t.shape_string(), ti->name, bytes_.size());
     t.nbytes = size_t(*nbytes);
 
     const uint64_t off_at = pos_;
-    t.offset = read<uint64_t>(who + ": offset");
-    if (t.offset % f_.alignment_ != 0) bad(off_at, "{}: data offset {} is not a multiple of the alignment {}", who, t.offset, f_.alignment_);
+    t.offset = read<uint64_t>([&] { return who + ": data offset"; });
+    if (t.offset % f_.alignment_ != 0)
+        bad(off_at, "{}: data offset {} is not a multiple of the alignment {}", who, t.offset, f_.alignment_);
+    tensor_offset_at_.push_back(off_at);
     f_.tensors_.push_back(std::move(t));
+    f_.tensor_index_.emplace(f_.tensors_.back().name, f_.tensors_.size() - 1);
 }
 
-void gguf_parser::parse() {
-    const auto magic = read<uint32_t>("magic");
-    if (magic != k_magic) bad(0, "not a GGUF file (magic bytes {:08x}, expected 47475546 'GGUF')", __builtin_bswap32(magic));
-    const auto version = read<uint32_t>("version");
-    if ((version & 0xffffu) == 0 && version != 0) bad(4, "big-endian GGUF files are not supported (version field {:#x})", version);
-    if (version == 1) bad(4, "GGUF version 1 is obsolete and not supported (need 2 or 3)");
-    if (version < 2 || version > 3) bad(4, "unsupported GGUF version {} (need 2 or 3)", version);
-    f_.version_ = version;
-
-    const auto n_tensors = read<int64_t>("tensor count");
-    if (n_tensors < 0) bad(8, "negative tensor count {}", n_tensors);
-    const auto n_kv = read<int64_t>("metadata count");
-    if (n_kv < 0) bad(16, "negative metadata count {}", n_kv);
-    // Smallest possible records: a key/value is 8 (key length) + 1 (key) + 4 (type) + 1 (u8);
-    // a tensor info is 8 + 1 + 4 + 8 + 4 + 8.
-    if (uint64_t(n_kv) > remaining() / 14) bad(16, "metadata count {} cannot fit in a file of {} bytes", n_kv, bytes_.size());
-    if (uint64_t(n_tensors) > remaining() / 33) bad(8, "tensor count {} cannot fit in a file of {} bytes", n_tensors, bytes_.size());
-
-    f_.kvs_.reserve(size_t(n_kv));
-    std::unordered_set<std::string> keys;
-    for (int64_t i = 0; i < n_kv; ++i) {
-        const uint64_t at = pos_;
-        auto key = read_string(fmt::format("metadata {}: key", i));
-        if (key.empty()) bad(at, "metadata {}: empty key", i);
-        if (!keys.insert(key).second) bad(at, "duplicate metadata key '{}'", key);
-        const auto t = read_value_type(fmt::format("key '{}': value type", key));
-        auto value = read_value(t, key, 0);
-        f_.kvs_.push_back({std::move(key), std::move(value)});
+void gguf_parser::place_tensors() {
+    const uint64_t aligned = detail::align_up(pos_, f_.alignment_);
+    if (f_.tensors_.empty()) {
+        // Files without tensors often end right after the metadata; llama.cpp accepts that.
+        f_.data_offset_ = std::min<uint64_t>(aligned, bytes_.size());
+        return;
     }
-    for (size_t i = 0; i < f_.kvs_.size(); ++i) f_.kv_index_.emplace(f_.kvs_[i].key, i);
-
-    if (const gguf_value* a = f_.find("general.alignment")) {
-        if (a->type() != gguf_type::uint32)
-            fail(errc::bad_file, "{}: general.alignment must be u32, found {}", f_.name_, to_string(a->type()));
-        const uint64_t v = *a->to_uint();
-        if (!detail::is_pow2(v) || v > gguf_file::max_alignment)
-            fail(errc::bad_file, "{}: general.alignment {} must be a power of two no larger than {}", f_.name_, v, gguf_file::max_alignment);
-        f_.alignment_ = uint32_t(v);
-    }
-
-    f_.tensors_.reserve(size_t(n_tensors));
-    for (int64_t i = 0; i < n_tensors; ++i) read_tensor_info(size_t(i));
-    std::unordered_set<std::string_view> names;
-    for (const auto& t : f_.tensors_)
-        if (!names.insert(t.name).second) fail(errc::bad_file, "{}: duplicate tensor name '{}'", f_.name_, t.name);
-    for (size_t i = 0; i < f_.tensors_.size(); ++i) f_.tensor_index_.emplace(f_.tensors_[i].name, i);
-
-    f_.data_offset_ = detail::align_up(pos_, f_.alignment_);
-    if (!f_.tensors_.empty() && f_.data_offset_ > bytes_.size())
-        fail(errc::bad_file, "{}: truncated file: the data section would start at offset {} but the file has {} bytes",
-             f_.name_, f_.data_offset_, bytes_.size());
-    for (auto& t : f_.tensors_) {
+    f_.data_offset_ = aligned;
+    if (aligned > bytes_.size())
+        bad(pos_, "truncated file: the data section would start at offset {} but the file has {} bytes", aligned, bytes_.size());
+    for (size_t i = 0; i < f_.tensors_.size(); ++i) {
+        auto& t = f_.tensors_[i];
         const auto begin = detail::checked_add(f_.data_offset_, t.offset);
         const auto end = begin ? detail::checked_add(*begin, t.nbytes) : std::nullopt;
         if (!end || *end > bytes_.size())
-            fail(errc::bad_file, "{}: tensor '{}': data [{} + {}, {} bytes] lies outside the file ({} bytes)", f_.name_, t.name,
-                 f_.data_offset_, t.offset, t.nbytes, bytes_.size());
+            bad(tensor_offset_at_[i], "tensor '{}': data at offset {} + {} ({} bytes) lies outside the file of {} bytes", shown(t.name),
+                f_.data_offset_, t.offset, t.nbytes, bytes_.size());
         t.data = bytes_.data() + *begin;
     }
+}
+
+void gguf_parser::parse() {
+    int64_t n_tensors = 0, n_kv = 0;
+    read_header(n_tensors, n_kv);
+    read_metadata(n_kv);
+    apply_alignment();
+    // Bounded by the file size (checked in read_header); keeps tensor names from moving.
+    f_.tensors_.reserve(size_t(n_tensors));
+    tensor_offset_at_.reserve(size_t(n_tensors));
+    for (int64_t i = 0; i < n_tensors; ++i) read_tensor_info(size_t(i));
+    place_tensors();
 }
 
 gguf_file gguf_file::open(const std::filesystem::path& path, const gguf_open_options& opts) {
@@ -271,9 +330,8 @@ gguf_file gguf_file::open(const std::filesystem::path& path, const gguf_open_opt
     if (::fstat(fd, &st) != 0) fail(errc::io_error, "{}: cannot stat: {}", f.name_, std::strerror(errno));
     if (!S_ISREG(st.st_mode)) fail(errc::bad_file, "{}: not a regular file", f.name_);
     const auto size = size_t(st.st_size);
-    if (size == 0) fail(errc::bad_file, "{}: empty file", f.name_);
 
-    if (opts.use_mmap) {
+    if (opts.use_mmap && size > 0) {  // mmap cannot map 0 bytes; an empty file is parsed from the heap
         void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) fail(errc::io_error, "{}: mmap failed: {}", f.name_, std::strerror(errno));
         f.storage_ = std::make_shared<mapped_storage>(p, size);
@@ -301,11 +359,37 @@ gguf_file gguf_file::open(const std::filesystem::path& path, const gguf_open_opt
 gguf_file gguf_file::parse(std::span<const std::byte> bytes, std::string name) {
     gguf_file f;
     f.name_ = std::move(name);
-    auto heap = std::make_shared<heap_storage>(bytes.size());
+    std::shared_ptr<heap_storage> heap;
+    try {
+        heap = std::make_shared<heap_storage>(bytes.size());
+    } catch (const std::bad_alloc&) {
+        fail(errc::out_of_memory, "{}: cannot allocate {} bytes to hold the file", f.name_, bytes.size());
+    }
     if (!bytes.empty()) std::memcpy(heap->data(), bytes.data(), bytes.size());
     f.storage_ = std::move(heap);
     gguf_parser(f, f.storage_->bytes()).parse();
     return f;
+}
+
+gguf_file::gguf_file(const gguf_file& other)
+    : name_(other.name_), version_(other.version_), alignment_(other.alignment_), data_offset_(other.data_offset_),
+      mapped_(other.mapped_), storage_(other.storage_), kvs_(other.kvs_), tensors_(other.tensors_) {
+    rebuild_indexes();
+}
+
+gguf_file& gguf_file::operator=(const gguf_file& other) {
+    if (this != &other) {
+        gguf_file copy(other);
+        *this = std::move(copy);
+    }
+    return *this;
+}
+
+void gguf_file::rebuild_indexes() {
+    kv_index_.clear();
+    tensor_index_.clear();
+    for (size_t i = 0; i < kvs_.size(); ++i) kv_index_.emplace(kvs_[i].key, i);
+    for (size_t i = 0; i < tensors_.size(); ++i) tensor_index_.emplace(tensors_[i].name, i);
 }
 
 // ---- lookups and typed getters ----

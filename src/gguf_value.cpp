@@ -150,19 +150,11 @@ gguf_value gguf_value::element(size_t i) const {
     throw error(errc::internal, "gguf_value::element: bad element type");
 }
 
-static std::string quoted(const std::string& s, size_t max_len = 60) {
-    std::string out = "\"";
-    for (size_t i = 0; i < s.size() && i < max_len; ++i) {
-        const unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c == '\n') out += "\\n";
-        else if (c == '\t') out += "\\t";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\\') out += "\\\\";
-        else if (c < 0x20) out += fmt::format("\\x{:02x}", c);
-        else out += char(c);
-    }
-    if (s.size() > max_len) out += "...";
-    return out + "\"";
+static std::string quoted(const std::string& s) {
+    std::string out(1, '"');
+    out += detail::escape_text(s, 60, '"');
+    out += '"';
+    return out;
 }
 
 std::string gguf_value::to_display_string(size_t max_elems) const {
@@ -176,7 +168,10 @@ std::string gguf_value::to_display_string(size_t max_elems) const {
             std::string out = fmt::format("{}[{}] [", to_string(elem_), n);
             for (size_t i = 0; i < n && i < max_elems; ++i) {
                 if (i) out += ", ";
-                out += element(i).to_display_string(max_elems);
+                // Strings and sub-arrays are rendered in place rather than copied out by element().
+                if (elem_ == gguf_type::string) out += quoted(strings_[i]);
+                else if (elem_ == gguf_type::array) out += arrays_[i].to_display_string(max_elems);
+                else out += element(i).to_display_string(max_elems);
             }
             if (n > max_elems) out += ", ...";
             return out + "]";

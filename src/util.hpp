@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "ember/error.hpp"
@@ -30,5 +31,29 @@ inline std::optional<uint64_t> checked_mul(uint64_t a, uint64_t b) {
 }
 inline bool is_pow2(uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
 inline uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+// Text taken from a file (keys, tensor names, string values) made safe to embed in a one-line
+// message: control bytes and backslashes are escaped (and `quote` too, if given), and text
+// longer than max_len bytes is cut at a UTF-8 character boundary and marked with "...".
+inline std::string escape_text(std::string_view s, size_t max_len = 80, char quote = 0) {
+    size_t n = s.size();
+    if (n > max_len) {
+        n = max_len;
+        while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // continuation byte
+    }
+    std::string out;
+    out.reserve(n + 8);
+    for (size_t i = 0; i < n; ++i) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c == '\n') out += "\\n";
+        else if (c == '\t') out += "\\t";
+        else if (c == '\\') out += "\\\\";
+        else if (quote && c == static_cast<unsigned char>(quote)) (out += '\\') += quote;
+        else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+        else out += char(c);
+    }
+    if (n < s.size()) out += "...";
+    return out;
+}
 
 }  // namespace ember::detail

@@ -1,12 +1,41 @@
 // ember info -m MODEL: the container's metadata (arrays summarized) and a tensor table.
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "args.hpp"
 #include "commands.hpp"
 #include "ember/gguf.hpp"
 
 namespace ember::cli {
+
+namespace {
+
+// Keys and tensor names come from the file: control bytes are escaped so that a hostile name
+// cannot break the table or drive the terminal, and very long names are shortened.
+std::string printable(std::string_view s, size_t max_len = 120) {
+    std::string out;
+    for (size_t i = 0; i < s.size() && i < max_len; ++i) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c == '\\') {
+            out += "\\\\";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            out += char(c);
+        }
+    }
+    if (s.size() > max_len) out += "...";
+    return out;
+}
+
+}  // namespace
 
 int cmd_info(std::span<char* const> argv) {
     args a("info", argv);
@@ -30,14 +59,14 @@ int cmd_info(std::span<char* const> argv) {
     std::printf("\nmetadata (%zu keys):\n", f.metadata().size());
     for (const auto& kv : f.metadata()) {
         std::string type(to_string(kv.value.type()));
-        std::printf("  %-44s %-8s %s\n", kv.key.c_str(), type.c_str(), kv.value.to_display_string(6).c_str());
+        std::printf("  %-44s %-8s %s\n", printable(kv.key).c_str(), type.c_str(), kv.value.to_display_string(6).c_str());
     }
     std::printf("\ntensors (%zu):\n", f.tensors().size());
     std::printf("  %-40s %-8s %-22s %14s\n", "name", "type", "shape", "bytes");
     uint64_t total = 0, params = 0;
     for (const auto& t : f.tensors()) {
         std::string type(type_name(t.type));
-        std::printf("  %-40s %-8s %-22s %14zu\n", t.name.c_str(), type.c_str(), t.shape_string().c_str(), t.nbytes);
+        std::printf("  %-40s %-8s %-22s %14zu\n", printable(t.name).c_str(), type.c_str(), t.shape_string().c_str(), t.nbytes);
         total += t.nbytes;
         params += uint64_t(t.nelements());
     }

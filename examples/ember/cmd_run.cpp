@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "common_flags.hpp"
 #include "ember/context.hpp"
+#include "ember/generate.hpp"
 #include "ember/model.hpp"
 #include "ember/sampler.hpp"
 #include "ember/vocab.hpp"
@@ -91,7 +92,7 @@ std::string json_escape(std::string_view s) {
 }
 
 // A token's piece as valid UTF-8 for JSON (a lone byte token becomes U+FFFD).
-std::string piece_utf8(const vocab& v, token_id t) {
+[[maybe_unused]] std::string piece_utf8(const vocab& v, token_id t) {
     std::string out;
     utf8_sanitize(v.token_to_piece(t, true), true, out);
     return out;
@@ -174,21 +175,15 @@ int cmd_run(std::span<char* const> argv) {
     if (tokens.empty()) throw usage_error("the prompt is empty");
     if (load_state) ctx.load_state_file(*load_state);
 
-    const auto t_prompt = std::chrono::steady_clock::now();
-    const int64_t n_eval = ctx.decode_prompt(tokens);
-    const double prompt_s = seconds_since(t_prompt);
-    for (token_id t : tokens) smp.accept(t);
-
-    token_stream_decoder out(voc);
-    const auto t_gen = std::chrono::steady_clock::now();
-    int64_t n_gen = 0;
-    std::string stop_reason = "token limit";
-    while (n_predict < 0 || n_gen < n_predict) {
-        const token_id next = smp.sample(ctx.logits());
-        smp.accept(next);
-        if (lp_out) {
+    const auto t_start = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point t_first{};
+    generate_params gp;
+    gp.max_tokens = n_predict;
+    const generate_result res = generate(ctx, smp, tokens, gp, [&](token_id tok, std::string_view text) {
+        if (t_first == std::chrono::steady_clock::time_point{}) t_first = std::chrono::steady_clock::now();
+        if (lp_out && tok >= 0) {
             const auto& lp = smp.last_logprobs();
-            std::string line = "{\"token\": " + std::to_string(next) + ", \"piece\": \"" + json_escape(piece_utf8(voc, next)) +
+            std::string line = "{\"token\": " + std::to_string(tok) + ", \"piece\": \"" + json_escape(piece_utf8(voc, tok)) +
                                "\", \"logprob\": " + std::to_string(lp.logprob) + ", \"entropy\": " + std::to_string(lp.entropy) +
                                ", \"top\": [";
             for (size_t i = 0; i < lp.top.size(); ++i)
@@ -197,32 +192,23 @@ int cmd_run(std::span<char* const> argv) {
             line += "]}\n";
             std::fputs(line.c_str(), lp_out);
         }
-        if (voc.is_eog(next)) {
-            stop_reason = "end of text";
-            break;
-        }
-        ++n_gen;
-        const std::string text = out.push(next);
         std::fwrite(text.data(), 1, text.size(), stdout);
         std::fflush(stdout);
-        if (n_predict >= 0 && n_gen >= n_predict) break;
-        try {
-            ctx.decode(std::span(&next, 1));
-        } catch (const error& e) {
-            if (e.code() != errc::context_full) throw;
-            stop_reason = "context full";
-            break;
-        }
-    }
-    const std::string tail = out.flush();
-    std::fwrite(tail.data(), 1, tail.size(), stdout);
-    std::fflush(stdout);
-    const double gen_s = seconds_since(t_gen);
+        return true;
+    });
+    const auto t_end = std::chrono::steady_clock::now();
+    if (t_first == std::chrono::steady_clock::time_point{}) t_first = t_end;
+    const double prompt_s = std::chrono::duration<double>(t_first - t_start).count();
+    const double gen_s = std::chrono::duration<double>(t_end - t_first).count();
+    const int64_t n_eval = res.n_prompt_evaluated;
+    const auto n_gen = int64_t(res.tokens.size());
+    const std::string stop_reason(to_string(res.reason));
 
     if (save_state) ctx.save_state_file(*save_state);
-    std::fprintf(stderr, "\nember: prompt %lld tokens (%lld evaluated) in %.3f s (%.1f tok/s); generated %lld tokens in %.3f s (%.2f tok/s); stopped: %s\n",
-                 (long long)tokens.size(), (long long)n_eval, prompt_s, prompt_s > 0 ? double(n_eval) / prompt_s : 0.0,
-                 (long long)n_gen, gen_s, gen_s > 0 ? double(n_gen) / gen_s : 0.0, stop_reason.c_str());
+    // The first token's time includes the prompt; the rest are generation proper.
+    std::fprintf(stderr, "\nember: prompt %lld tokens (%lld evaluated), first token after %.3f s; generated %lld tokens, %.2f tok/s after the first; stopped: %s\n",
+                 (long long)tokens.size(), (long long)n_eval, prompt_s, (long long)n_gen,
+                 gen_s > 0 && n_gen > 1 ? double(n_gen - 1) / gen_s : 0.0, stop_reason.c_str());
     return 0;
 }
 

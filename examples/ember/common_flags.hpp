@@ -57,8 +57,8 @@ inline sampler_params parse_sampler_flags(args& a) {
         if (*s == sampler_params::random_seed) throw usage_error("--seed: that value is reserved for 'random'");
         sp.seed = *s;
     }
-    for (const auto& b : a.values({"--logit-bias", "-l"})) sp.logit_bias.push_back(parse_logit_bias(b));
     try {
+        for (const auto& b : a.values({"--logit-bias", "-l"})) sp.logit_bias.push_back(parse_logit_bias(b));
         validate(sp);
     } catch (const error& e) {
         throw usage_error(e.what());

@@ -5,6 +5,15 @@
 // (errc::bad_file) with the file name, the byte offset and the field. Tensor data stays in a
 // read-only memory map of the file (or a heap copy when mmap is off); gguf_tensor::data points
 // into it for as long as the gguf_file (or a copy of its storage handle) lives.
+//
+// What the reader accepts (formats.md §1): versions 2 and 3, little-endian; every value type,
+// arrays nested up to 8 levels; strings up to 2^30 bytes; non-empty unique keys; unique
+// non-empty tensor names up to 1024 bytes; 1 to 4 dimensions, each positive, whose element
+// count fits in i64; the type ids of formats.md §1.9 (removed and unknown ids are errors) with
+// ne0 a multiple of the block size; general.alignment a u32 power of two up to 2^20; tensor
+// data at any multiple of the alignment that lies inside the file (tensors may overlap, as
+// older readers allowed). Like any mmap reader, a file truncated by another process while
+// it is mapped faults on access; use_mmap = false avoids that.
 #pragma once
 
 #include <array>
@@ -156,6 +165,14 @@ public:
     static constexpr uint32_t default_alignment = 32;
     static constexpr uint32_t max_alignment = 1u << 20;
 
+    gguf_file() = default;
+    // Copies share the storage (tensor data is not duplicated) and rebuild their own lookup
+    // indexes, which refer to the copy's keys and names.
+    gguf_file(const gguf_file& other);
+    gguf_file& operator=(const gguf_file& other);
+    gguf_file(gguf_file&&) = default;
+    gguf_file& operator=(gguf_file&&) = default;
+
     // Opens and fully validates the container. Throws ember::error (file_not_found, io_error,
     // bad_file) on failure.
     static gguf_file open(const std::filesystem::path& path, const gguf_open_options& opts = {});
@@ -165,6 +182,8 @@ public:
     const std::string& name() const noexcept { return name_; }
     uint32_t version() const noexcept { return version_; }
     uint32_t alignment() const noexcept { return alignment_; }
+    // Start of the tensor data section. In a file without tensors whose padding is missing
+    // (llama.cpp accepts those), this is the file size.
     uint64_t data_offset() const noexcept { return data_offset_; }
     uint64_t file_size() const noexcept { return storage_ ? storage_->bytes().size() : 0; }
     bool is_mapped() const noexcept { return mapped_; }
@@ -203,6 +222,7 @@ public:
 
 private:
     friend class gguf_parser;
+    void rebuild_indexes();
     [[noreturn]] void type_error(std::string_view key, std::string_view expected, const gguf_value& v) const;
     const gguf_value& require(std::string_view key) const;
 

@@ -16,7 +16,7 @@ namespace ember::kernels {
 
 enum class isa : int {
     scalar = 0,  // portable C++, the reference
-    avx2 = 1,    // AVX2 + FMA + F16C
+    avx2 = 1,    // AVX2 + FMA + F16C + BMI2 (+ VNNI kernels when the CPU has AVX-VNNI)
     avx512 = 2,  // AVX-512 F/BW/VL/DQ (+ VNNI kernels when the CPU has AVX512-VNNI)
 };
 std::string_view isa_name(isa i) noexcept;
@@ -32,6 +32,10 @@ const cpu_features& cpu() noexcept;  // read from CPUID (and XGETBV) once
 // (scalar|avx2|avx512) when the CPU supports it. Read once, at first use.
 isa active_isa() noexcept;
 bool isa_supported(isa i) noexcept;
+// Makes get(t) serve ISA i from now on (false, and no change, if the CPU lacks it). For tests
+// and benchmarks that compare ISAs in one process: contexts fetch their kernels per operation,
+// so switch only while no forward pass is running.
+bool set_active_isa(isa i) noexcept;
 
 // y[0..n) = dequantized x (n is a multiple of the type's block size).
 using to_float_fn = void (*)(const void* x, float* y, int64_t n);

@@ -47,9 +47,9 @@ struct model_hparams {
 
 struct model_params {
     bool use_mmap = true;  // false: read the file into memory
-    log_fn log;            // warnings and information while loading; nothing is printed by default
+    log_fn log{};          // warnings and information while loading; nothing is printed by default
     // Called with the fraction loaded (0..1); return false to cancel (errc::cancelled).
-    std::function<bool(float)> progress;
+    std::function<bool(float)> progress{};
 };
 
 class model {

@@ -60,7 +60,7 @@ struct sampler_params {
     int32_t mirostat = 0;             // 0 = off, 1 = mirostat, 2 = mirostat v2
     float mirostat_tau = 5.00f;       // target surprise in bits
     float mirostat_eta = 0.10f;       // learning rate
-    std::vector<token_bias> logit_bias;
+    std::vector<token_bias> logit_bias{};
 
     // Log-probability reporting (sampler::last_logprobs). n_logprobs > 0 implies logprobs.
     bool logprobs = false;

@@ -37,26 +37,28 @@ void load_llama(model::impl& m, const log_fn& log) {
                        ? positive(f, a + "attention.head_count_kv", uniform_int(f, a + "attention.head_count_kv", hp.n_layer))
                        : hp.n_head;
     if (hp.n_head % hp.n_head_kv != 0)
-        fail(errc::bad_file, "{}: head_count_kv {} does not divide head_count {}", f.name(), hp.n_head_kv, hp.n_head);
+        fail(errc::bad_file, "{}: {}attention.head_count_kv {} does not divide {}attention.head_count {}", f.name(), a, hp.n_head_kv, a,
+             hp.n_head);
     if (f.contains(a + "attention.key_length")) {
         hp.head_dim = positive(f, a + "attention.key_length", f.get_int(a + "attention.key_length"));
         const int64_t vlen = f.get_int_opt(a + "attention.value_length").value_or(hp.head_dim);
         if (vlen != hp.head_dim)
-            fail(errc::unsupported, "{}: value_length {} differs from key_length {}", f.name(), vlen, hp.head_dim);
+            fail(errc::unsupported, "{}: {}attention.value_length {} differs from key_length {}", f.name(), a, vlen, hp.head_dim);
     } else {
         if (hp.n_embd % hp.n_head != 0)
-            fail(errc::bad_file, "{}: embedding_length {} is not divisible by head_count {}", f.name(), hp.n_embd, hp.n_head);
+            fail(errc::bad_file, "{}: {}embedding_length {} is not divisible by {}attention.head_count {}", f.name(), a, hp.n_embd, a,
+                 hp.n_head);
         hp.head_dim = hp.n_embd / hp.n_head;
     }
     hp.n_rot = f.get_int_opt(a + "rope.dimension_count").value_or(hp.head_dim);
     if (hp.n_rot != hp.head_dim)
-        fail(errc::bad_file, "{}: rope.dimension_count {} must equal the head size {} for llama", f.name(), hp.n_rot, hp.head_dim);
+        fail(errc::bad_file, "{}: {}rope.dimension_count {} must equal the head size {} for llama", f.name(), a, hp.n_rot, hp.head_dim);
     if (hp.head_dim % 2 != 0 || hp.head_dim > 1024)
         fail(errc::unsupported, "{}: head size {} is not supported (must be even and at most 1024)", f.name(), hp.head_dim);
     hp.rms_eps = f.get_f32(a + "attention.layer_norm_rms_epsilon");
-    if (!(hp.rms_eps > 0.0f && hp.rms_eps < 1.0f)) fail(errc::bad_file, "{}: layer_norm_rms_epsilon {} is out of range", f.name(), hp.rms_eps);
+    if (!(hp.rms_eps > 0.0f && hp.rms_eps < 1.0f)) fail(errc::bad_file, "{}: {}attention.layer_norm_rms_epsilon {} is out of range", f.name(), a, hp.rms_eps);
     hp.rope_freq_base = f.get_f32_opt(a + "rope.freq_base").value_or(10000.0f);
-    if (!(hp.rope_freq_base > 1.0f)) fail(errc::bad_file, "{}: rope.freq_base {} must be > 1", f.name(), hp.rope_freq_base);
+    if (!(hp.rope_freq_base > 1.0f)) fail(errc::bad_file, "{}: {}rope.freq_base {} must be > 1", f.name(), a, hp.rope_freq_base);
     if (auto st = f.get_string_opt(a + "rope.scaling.type"); st && *st != "none" && *st != "linear")
         fail(errc::unsupported, "{}: rope scaling type '{}' is not supported yet", f.name(), *st);
     auto factor = f.get_f32_opt(a + "rope.scaling.factor");

@@ -1,3 +1,4 @@
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -59,15 +60,7 @@ cpu_features detect() noexcept {
 struct tables {
     kernel_table by_isa[3];
     tables() {
-        register_scalar(by_isa[0]);
-        by_isa[1] = by_isa[0];
-#if EMBER_HAVE_X86_KERNELS
-        register_avx2(by_isa[1]);
-#endif
-        by_isa[2] = by_isa[1];
-#if EMBER_HAVE_X86_KERNELS
-        register_avx512(by_isa[2]);
-#endif
+        for (isa i : {isa::scalar, isa::avx2, isa::avx512}) by_isa[int(i)] = make_table(i, true);
     }
 };
 
@@ -107,9 +100,57 @@ bool isa_supported(isa i) noexcept {
     }
 }
 
-isa active_isa() noexcept {
-    static const isa a = detect_active();
+namespace {
+
+// The ISA get(t) serves; set_active_isa may change it (tests, benchmarks), so it is atomic.
+std::atomic<int>& active_slot() noexcept {
+    static std::atomic<int> a{int(detect_active())};
     return a;
+}
+
+}  // namespace
+
+isa active_isa() noexcept { return isa(active_slot().load(std::memory_order_relaxed)); }
+
+bool set_active_isa(isa i) noexcept {
+    if (!isa_supported(i)) return false;
+    active_slot().store(int(i), std::memory_order_relaxed);
+    return true;
+}
+
+bool vnni_available(isa i) noexcept {
+    const auto& f = cpu();
+    switch (i) {
+#if EMBER_HAVE_AVXVNNI_KERNELS
+        case isa::avx2: return isa_supported(i) && f.avx_vnni;
+#endif
+#if EMBER_HAVE_AVX512VNNI_KERNELS
+        case isa::avx512: return isa_supported(i) && f.avx512vnni;
+#endif
+        default: (void)f; return false;
+    }
+}
+
+kernel_table make_table(isa i, bool use_vnni) {
+    kernel_table t{};
+    register_scalar(t);
+    if (!isa_supported(i)) return t;
+#if EMBER_HAVE_X86_KERNELS
+    if (i == isa::avx2 || i == isa::avx512) {
+        register_avx2(t);
+#if EMBER_HAVE_AVXVNNI_KERNELS
+        if (use_vnni && vnni_available(isa::avx2)) register_avxvnni(t);
+#endif
+    }
+    if (i == isa::avx512) {
+        register_avx512(t);
+#if EMBER_HAVE_AVX512VNNI_KERNELS
+        if (use_vnni && vnni_available(isa::avx512)) register_avx512vnni(t);
+#endif
+    }
+#endif
+    (void)use_vnni;
+    return t;
 }
 
 const type_kernels& get(ggml_type t, isa i) noexcept {

@@ -16,8 +16,8 @@ run(${CMAKE_COMMAND} --install ${EMBER_BUILD_DIR} --prefix ${prefix} --config ${
 run(${CMAKE_COMMAND} -S ${EMBER_CONSUMER_SRC} -B ${EMBER_WORK_DIR}/build
     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=${EMBER_BUILD_TYPE})
 run(${CMAKE_COMMAND} --build ${EMBER_WORK_DIR}/build)
-run(${EMBER_WORK_DIR}/build/consumer)
-if(NOT last_output MATCHES "Q4_K")
+run(${EMBER_WORK_DIR}/build/consumer ${EMBER_MODEL})
+if(NOT last_output MATCHES "there was")
   message(FATAL_ERROR "consumer printed unexpected output: ${last_output}")
 endif()
 message(STATUS "consumer output: ${last_output}")

@@ -1,9 +1,13 @@
-// AVX-512 (F/BW/VL/DQ) kernels. This file is compiled with those ISA flags; nothing here may
-// run unless dispatch has checked the CPU supports them.
-#include "kernels/table.hpp"
+// AVX-512 (F/BW/VL/DQ) kernels. The files of this directory are compiled with those ISA flags;
+// nothing here may run unless dispatch has checked the CPU supports them.
+#include "kernels/simd_tier.hpp"
 
 namespace ember::kernels {
 
-void register_avx512(kernel_table& /*t*/) {}
+void register_avx512(kernel_table& t) {
+    avx512::register_float_kernels(t);
+    avx512::register_legacy_kernels(t);
+    avx512::register_kquant_kernels(t);
+}
 
 }  // namespace ember::kernels

@@ -1,0 +1,155 @@
+// The ember program, run as a user runs it.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli.hpp"
+#include "golden.hpp"
+
+using namespace ember;
+using test::run_cli;
+
+namespace {
+std::string model_path(const std::string& name) { return test::shared("models/" + name).string(); }
+}  // namespace
+
+TEST_SUITE("cli") {
+
+TEST_CASE("ember run prints exactly llama.cpp's greedy continuation") {
+    for (const auto& [file, golden] : {std::pair{"stories260K.gguf", "stories260K.jsonl"},
+                                       std::pair{"shakespeare-19m-F32.gguf", "shakespeare-19m-F32.jsonl"}}) {
+        const auto prompts = test::load_golden(golden);
+        const auto& g = prompts.front();
+        const auto r = run_cli({"run", "-m", model_path(file), "-p", g.prompt, "-n", std::to_string(g.generated.size()), "--temp", "0",
+                                "--cache-type-k", "f32", "--cache-type-v", "f32"});
+        CAPTURE(r.err);
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == g.generated_text);
+    }
+}
+
+TEST_CASE("greedy output does not depend on the thread count; a seed reproduces sampled text") {
+    const std::string m = model_path("shakespeare-19m-Q8_0.gguf");
+    const auto t1 = run_cli({"run", "-m", m, "-p", "KING HENRY VI:", "-n", "40", "--temp", "0", "-t", "1"});
+    const auto t2 = run_cli({"run", "-m", m, "-p", "KING HENRY VI:", "-n", "40", "--temp", "0", "-t", "2"});
+    CHECK(t1.exit_code == 0);
+    CHECK(!t1.out.empty());
+    CHECK(t1.out == t2.out);
+    const auto s1 = run_cli({"run", "-m", m, "-p", "KING HENRY VI:", "-n", "40", "--seed", "7", "--temp", "0.8"});
+    const auto s2 = run_cli({"run", "-m", m, "-p", "KING HENRY VI:", "-n", "40", "--seed", "7", "--temp", "0.8", "-t", "1"});
+    const auto s3 = run_cli({"run", "-m", m, "-p", "KING HENRY VI:", "-n", "40", "--seed", "8", "--temp", "0.8"});
+    CHECK(s1.exit_code == 0);
+    CHECK(s1.out == s2.out);
+    CHECK(s1.out != s3.out);
+    CHECK(s1.out != t1.out);
+}
+
+TEST_CASE("ember run: sliding window and context shift generate past the context") {
+    const std::string m = model_path("stories260K.gguf");
+    const auto w = run_cli({"run", "-m", m, "-p", "Once upon a time", "-n", "300", "-c", "64", "--window", "32", "--temp", "0"});
+    CHECK(w.exit_code == 0);
+    CHECK(w.err.find("token limit") != std::string::npos);
+    const auto s = run_cli({"run", "-m", m, "-p", "Once upon a time", "-n", "300", "-c", "64", "--keep", "4", "--temp", "0"});
+    CHECK(s.exit_code == 0);
+    CHECK(s.err.find("token limit") != std::string::npos);
+    const auto full = run_cli({"run", "-m", m, "-p", "Once upon a time", "-n", "300", "-c", "64", "--no-context-shift", "--temp", "0"});
+    CHECK(full.exit_code == 0);
+    CHECK(full.err.find("context full") != std::string::npos);
+}
+
+TEST_CASE("ember run: logprobs file, saved state, verbose memory report") {
+    const std::string m = model_path("stories260K.gguf");
+    const auto lp = test::tmp_dir() / "logprobs.jsonl";
+    const auto r = run_cli({"run", "-m", m, "-p", "Once upon a time", "-n", "8", "--temp", "0", "--logprobs", "3", "--logprobs-file",
+                            lp.string(), "-v"});
+    CHECK(r.exit_code == 0);
+    std::ifstream in(lp);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+        const auto j = test::json::parse(line);
+        CHECK(j["logprob"].num <= 0.0);
+        CHECK(j["entropy"].num >= 0.0);
+        CHECK(j["top"].size() == 3);
+        CHECK(j["top"][0][0].as_int() == j["token"].as_int());  // greedy picks the most likely
+        ++n;
+    }
+    CHECK(n == 8);
+    CHECK(r.err.find("KV cache") != std::string::npos);
+    CHECK(r.err.find("sampler") != std::string::npos);
+
+    const auto st = test::tmp_dir() / "cli_state.bin";
+    const auto a = run_cli({"run", "-m", m, "-p", "Once upon a time", "-n", "4", "--temp", "0", "--save-state", st.string()});
+    CHECK(a.exit_code == 0);
+    const auto b = run_cli({"run", "-m", m, "-p", "Once upon a time", "-n", "4", "--temp", "0", "--load-state", st.string()});
+    CHECK(b.exit_code == 0);
+    CHECK(a.out == b.out);
+    CHECK(b.err.find("(1 evaluated)") != std::string::npos);  // the cached prompt was reused
+}
+
+TEST_CASE("ember info succeeds on every GGUF file under ../shared") {
+    int n = 0;
+    for (const auto& dir : {"models", "vocab"})
+        for (const auto& e : std::filesystem::directory_iterator(test::shared_dir() / dir)) {
+            if (e.path().extension() != ".gguf") continue;
+            const auto r = run_cli({"info", "-m", e.path().string()});
+            CAPTURE(e.path().string());
+            CAPTURE(r.err);
+            CHECK(r.exit_code == 0);
+            CHECK(r.out.find("tensors (") != std::string::npos);
+            ++n;
+        }
+    CHECK(n >= 10);
+}
+
+TEST_CASE("ember tokenize prints the ids") {
+    const auto r = run_cli({"tokenize", "-m", model_path("shakespeare-19m-F32.gguf"), "-p", "ROMEO:"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "1 16641 2303 29949 29901\n");
+    const auto nb = run_cli({"tokenize", "-m", model_path("shakespeare-19m-F32.gguf"), "-p", "ROMEO:", "--no-bos"});
+    CHECK(nb.out == "16641 2303 29949 29901\n");
+}
+
+TEST_CASE("bad arguments and bad files: one line on stderr, non-zero exit, no crash") {
+    struct bad {
+        std::vector<std::string> args;
+        int code;
+    };
+    const std::string m = model_path("stories260K.gguf");
+    const auto short_text = test::tmp_dir() / "short.txt";
+    std::ofstream(short_text) << "Once upon a time there was a cat.";
+    const std::vector<bad> cases = {
+        {{}, 2},
+        {{"frobnicate"}, 2},
+        {{"run"}, 2},
+        {{"run", "-m", m}, 2},
+        {{"run", "-m", m, "-p", "x", "-n", "abc"}, 2},
+        {{"run", "-m", m, "-p", "x", "--temp"}, 2},
+        {{"run", "-m", m, "-p", "x", "--bogus"}, 2},
+        {{"run", "-m", m, "-p", "x", "--top-p", "1.5"}, 2},
+        {{"run", "-m", m, "-p", "x", "--cache-type-k", "q4_k"}, 2},
+        {{"run", "-m", m, "-p", "x", "--logit-bias", "12*3"}, 2},
+        {{"run", "-m", "/nonexistent.gguf", "-p", "x"}, 1},
+        {{"run", "-m", test::shared("text/shakespeare-eval.txt").string(), "-p", "x"}, 1},
+        {{"run", "-m", m, "-p", "x", "--load-state", "/nonexistent.state"}, 1},
+        {{"info", "-m", "/nonexistent.gguf"}, 1},
+        {{"tokenize", "-m", m}, 2},
+        {{"perplexity", "-m", m}, 2},
+        {{"perplexity", "-m", m, "-f", short_text.string(), "-c", "128"}, 1},
+    };
+    for (const auto& c : cases) {
+        const auto r = run_cli(c.args);
+        CAPTURE(fmt::format("{}", fmt::join(c.args, " ")));
+        CAPTURE(r.err);
+        CHECK(r.exit_code == c.code);
+        CHECK(!r.err.empty());
+        // Exactly one line reports the error (informational lines may precede it).
+        if (c.code == 1) {
+            size_t errors = 0, pos = 0;
+            while ((pos = r.err.find("error:", pos)) != std::string::npos) ++errors, ++pos;
+            CHECK(errors == 1);
+            CHECK(r.err.back() == '\n');
+        }
+    }
+}
+
+}
