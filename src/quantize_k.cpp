@@ -70,11 +70,12 @@ void quantize_block(const float* x, block_q2_K& y, const float* importance) {
     if (!importance) {
         // Absolute-error fit with |x| weights; sub-block scales and mins on a linear 4-bit grid
         // up to their maxima.
+        float w[qk_k];
+        for (int e = 0; e < qk_k; ++e) w[e] = std::fabs(x[e]);
+        for (int j = 0; j < 16; j += detail::lanes)
+            detail::fit_asymmetric_lanes(16, 3, x + 16 * j, w + 16 * j, L + 16 * j, scales + j, mins + j, -0.5f, 0.1f, 15, true);
         float max_scale = 0, max_min = 0;
         for (int j = 0; j < 16; ++j) {
-            float w[16];
-            for (int l = 0; l < 16; ++l) w[l] = std::fabs(x[16 * j + l]);
-            scales[j] = detail::fit_asymmetric(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], -0.5f, 0.1f, 15, true);
             if (scales[j] > max_scale) max_scale = scales[j];
             if (mins[j] > max_min) max_min = mins[j];
         }
@@ -88,13 +89,13 @@ void quantize_block(const float* x, block_q2_K& y, const float* importance) {
         y.dmin = fp32_to_fp16(max_min > 0 ? max_min / 15.0f : 0.0f);
     } else {
         const float sigma2 = sum_squares(x, qk_k) / float(qk_k);
-        float sw[16];
+        float sw[16], w[qk_k];
         for (int j = 0; j < 16; ++j) {
-            float w[16];
-            importance_weights(x + 16 * j, importance + 16 * j, sigma2, 16, w);
-            sw[j] = sum_of(w, 16);
-            scales[j] = detail::fit_asymmetric(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], -0.9f, 0.05f, 36, false);
+            importance_weights(x + 16 * j, importance + 16 * j, sigma2, 16, w + 16 * j);
+            sw[j] = sum_of(w + 16 * j, 16);
         }
+        for (int j = 0; j < 16; j += detail::lanes)
+            detail::fit_asymmetric_lanes(16, 3, x + 16 * j, w + 16 * j, L + 16 * j, scales + j, mins + j, -0.9f, 0.05f, 36, false);
         y.d = fp32_to_fp16(detail::fit_positive(16, 15, scales, ls, sw));
         y.dmin = fp32_to_fp16(detail::fit_positive(16, 15, mins, lm, sw));
     }
@@ -176,13 +177,16 @@ template <class Block> void fit_k4_scales(const float* x, Block& y, const float*
     if (!importance) {
         const float rmin = nmax == 15 ? -1.0f : -0.5f;
         const int nstep = nmax == 15 ? 20 : 15;
-        float max_scale = 0, max_min = 0;
+        float w[qk_k];
         for (int j = 0; j < 8; ++j) {
             const float* xs = x + 32 * j;
             const float av = std::sqrt(sum_squares(xs, 32) / 32);
-            float w[32];
-            for (int l = 0; l < 32; ++l) w[l] = av + std::fabs(xs[l]);
-            scales[j] = detail::fit_asymmetric(32, nmax, xs, w, L + 32 * j, &mins[j], rmin, 0.1f, nstep, false);
+            for (int l = 0; l < 32; ++l) w[32 * j + l] = av + std::fabs(xs[l]);
+        }
+        for (int j = 0; j < 8; j += detail::lanes)
+            detail::fit_asymmetric_lanes(32, nmax, x + 32 * j, w + 32 * j, L + 32 * j, scales + j, mins + j, rmin, 0.1f, nstep, false);
+        float max_scale = 0, max_min = 0;
+        for (int j = 0; j < 8; ++j) {
             if (scales[j] > max_scale) max_scale = scales[j];
             if (mins[j] > max_min) max_min = mins[j];
         }
@@ -196,13 +200,13 @@ template <class Block> void fit_k4_scales(const float* x, Block& y, const float*
         y.dmin = fp32_to_fp16(max_min / 63.0f);
     } else {
         const float sigma2 = 2 * sum_squares(x, qk_k) / float(qk_k);
-        float sw[8];
+        float sw[8], w[qk_k];
         for (int j = 0; j < 8; ++j) {
-            float w[32];
-            importance_weights(x + 32 * j, importance + 32 * j, sigma2, 32, w);
-            sw[j] = sum_of(w, 32);
-            scales[j] = detail::fit_asymmetric(32, nmax, x + 32 * j, w, L + 32 * j, &mins[j], -0.9f, 0.05f, 36, false);
+            importance_weights(x + 32 * j, importance + 32 * j, sigma2, 32, w + 32 * j);
+            sw[j] = sum_of(w + 32 * j, 32);
         }
+        for (int j = 0; j < 8; j += detail::lanes)
+            detail::fit_asymmetric_lanes(32, nmax, x + 32 * j, w + 32 * j, L + 32 * j, scales + j, mins + j, -0.9f, 0.05f, 36, false);
         y.d = fp32_to_fp16(detail::fit_positive(8, 63, scales, ls, sw));
         y.dmin = fp32_to_fp16(detail::fit_positive(8, 63, mins, lm, sw));
     }
@@ -235,10 +239,11 @@ void quantize_block(const float* x, block_q5_K& y, const float* importance) {
 void quantize_block(const float* x, block_q6_K& y, const float* importance) {
     int8_t L[qk_k];  // levels + 32, in 0..63
     float scales[16];
+    // Default weights x²; with an importance matrix its entries are the weights as they are.
+    for (int j = 0; j < 16; j += detail::lanes)
+        detail::fit_symmetric_lanes(16, 32, x + 16 * j, importance ? importance + 16 * j : nullptr, L + 16 * j, scales + j);
     float amax = 0, max_scale = 0;
     for (int j = 0; j < 16; ++j) {
-        // Default weights x²; with an importance matrix its entries are the weights as they are.
-        scales[j] = detail::fit_symmetric(16, 32, x + 16 * j, importance ? importance + 16 * j : nullptr, L + 16 * j);
         if (std::fabs(scales[j]) > amax) {
             amax = std::fabs(scales[j]);
             max_scale = scales[j];

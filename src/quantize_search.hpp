@@ -35,4 +35,14 @@ float fit_asymmetric(int n, int nmax, const float* x, const float* weights, uint
 // a ±0.4 sweep of the reciprocal scale, then coordinate descent. Writes L; returns the scale.
 float fit_positive(int n, int nmax, const float* x, uint8_t* L, const float* weights);
 
+// Lane-parallel forms of fit_asymmetric and fit_symmetric (quantize_search_lanes.cpp): `lanes`
+// groups of 1 <= n <= 32 values, group g at x + g*n (weights likewise, L likewise), each giving the
+// bit-identical result of the one-group function; scales[g] and neg_offsets[g] receive the
+// group's return value and offset. The one-group functions stay as the reference.
+inline constexpr int lanes = 4;
+void fit_asymmetric_lanes(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* scales, float* neg_offsets,
+                          float rmin, float rdelta, int nstep, bool use_mad);
+// weights == nullptr: x² as in fit_symmetric.
+void fit_symmetric_lanes(int n, int nmax, const float* x, const float* weights, int8_t* L, float* scales);
+
 }  // namespace ember::quant::detail

@@ -15,6 +15,7 @@
 #include "ember/quant/blocks.hpp"
 #include "ember/quant/quantize.hpp"
 #include "ember/quant/reference.hpp"
+#include "quantize_search.hpp"  // internal: the scale searches
 #include "test_quant_naive.hpp"
 
 using namespace ember;
@@ -514,6 +515,64 @@ TEST_CASE("Q8_1 caches s = d·Σq") {
             CHECK(blk->s == fp32_to_fp16(float(sum) * d));
         }
     }
+}
+
+TEST_CASE("the lane-parallel scale searches equal the one-group searches bit for bit") {
+    namespace qd = quant::detail;
+    constexpr int G = qd::lanes;
+    std::mt19937 rng(1234);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+    // Each lane gets its own kind of group, so that lanes that stop early (flat or all-zero
+    // groups) sit next to lanes that search.
+    auto fill_group = [&](int kind, int n, float* x) {
+        const float scale = std::pow(10.0f, -6.0f + 8.0f * unit(rng));
+        for (int i = 0; i < n; ++i) {
+            switch (kind % 7) {
+                case 0: x[i] = scale * normal(rng); break;
+                case 1: x[i] = 0.0f; break;                                        // all zero
+                case 2: x[i] = scale; break;                                       // flat, positive
+                case 3: x[i] = scale * std::fabs(normal(rng)); break;              // no negative values
+                case 4: x[i] = i == n / 2 ? scale * 50 : scale * normal(rng); break;  // one spike
+                case 5: x[i] = -scale * std::fabs(normal(rng)); break;             // no positive values
+                default: x[i] = 1e-30f * normal(rng); break;                       // tiny
+            }
+        }
+    };
+    int64_t mismatches = 0, groups = 0;
+    for (int trial = 0; trial < 400; ++trial) {
+        for (int n : {16, 32}) {
+            std::vector<float> x(size_t(G * n)), w(size_t(G * n));
+            for (int g = 0; g < G; ++g) fill_group(trial + g, n, x.data() + g * n);
+            for (size_t i = 0; i < w.size(); ++i) w[i] = trial % 3 == 0 ? std::fabs(x[i]) : 0.1f + unit(rng);
+            const bool mad = trial % 2 == 0;
+            const int nmax = n == 16 ? 3 : (trial % 4 < 2 ? 15 : 31);
+            const float rmin = trial % 5 == 0 ? -0.9f : -1.0f, rdelta = trial % 5 == 0 ? 0.05f : 0.1f;
+            const int nstep = trial % 5 == 0 ? 36 : 20;
+
+            std::vector<uint8_t> la(x.size()), lb(x.size());
+            float sa[G], oa[G];
+            qd::fit_asymmetric_lanes(n, nmax, x.data(), w.data(), la.data(), sa, oa, rmin, rdelta, nstep, mad);
+            std::vector<int8_t> sla(x.size()), slb(x.size());
+            float ssa[G];
+            const bool default_weights = trial % 2 == 1;
+            qd::fit_symmetric_lanes(n, 32, x.data(), default_weights ? nullptr : w.data(), sla.data(), ssa);
+            for (int g = 0; g < G; ++g) {
+                float ob;
+                const float sb = qd::fit_asymmetric(n, nmax, x.data() + g * n, w.data() + g * n, lb.data() + g * n, &ob, rmin, rdelta,
+                                                    nstep, mad);
+                const float ssb = qd::fit_symmetric(n, 32, x.data() + g * n, default_weights ? nullptr : w.data() + g * n, slb.data() + g * n);
+                mismatches += std::bit_cast<uint32_t>(sa[g]) != std::bit_cast<uint32_t>(sb);
+                mismatches += std::bit_cast<uint32_t>(oa[g]) != std::bit_cast<uint32_t>(ob);
+                mismatches += std::bit_cast<uint32_t>(ssa[g]) != std::bit_cast<uint32_t>(ssb);
+                ++groups;
+            }
+            mismatches += la != lb;
+            mismatches += sla != slb;
+        }
+    }
+    CHECK(groups == 400 * 2 * G);
+    CHECK(mismatches == 0);
 }
 
 }  // TEST_SUITE

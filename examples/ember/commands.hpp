@@ -12,5 +12,7 @@ int cmd_tokenize(std::span<char* const> argv);
 int cmd_run(std::span<char* const> argv);
 int cmd_perplexity(std::span<char* const> argv);
 int cmd_bench(std::span<char* const> argv);
+int cmd_quantize(std::span<char* const> argv);
+int cmd_mkmodel(std::span<char* const> argv);
 
 }  // namespace ember::cli

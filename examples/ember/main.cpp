@@ -22,6 +22,8 @@ constexpr command k_commands[] = {
     {"tokenize", ember::cli::cmd_tokenize, "print the token ids of a text"},
     {"perplexity", ember::cli::cmd_perplexity, "measure perplexity (and KL divergence) on a text"},
     {"bench", ember::cli::cmd_bench, "measure prompt and generation speed (llama-bench's columns)"},
+    {"quantize", ember::cli::cmd_quantize, "convert a model to a quantization preset (Q4_K_M, Q8_0, ...)"},
+    {"mkmodel", ember::cli::cmd_mkmodel, "write a llama model with random weights (for tests and benchmarks)"},
 };
 
 void usage(std::FILE* out) {
