@@ -5,14 +5,7 @@
 #include "ember/generate.hpp"
 #include "ember_c_internal.hpp"
 
-// The file quantizer is written separately (include/ember/quantize_file.hpp); until a build
-// has it, ember_quantize_file reports EMBER_ERR_UNSUPPORTED.
-#if __has_include("ember/quantize_file.hpp")
 #include "ember/quantize_file.hpp"
-#define EMBER_HAVE_QUANTIZE_FILE 1
-#else
-#define EMBER_HAVE_QUANTIZE_FILE 0
-#endif
 
 namespace ember::capi {
 
@@ -130,24 +123,8 @@ ember_quantize_params quantize_defaults() {
     return p;
 }
 
-#if EMBER_HAVE_QUANTIZE_FILE
-// The progress report's fields are the quantizer's business; the C callback gets a fraction.
-template <class P>
-float progress_fraction(const P& p) {
-    if constexpr (requires { p.fraction; })
-        return float(p.fraction);
-    else if constexpr (requires { p.index; p.count; })  // reported after tensor index + 1 of count
-        return p.count ? float(p.index + 1) / float(p.count) : 1.0f;
-    else if constexpr (requires { p.tensor_index; p.n_tensors; })
-        return p.n_tensors ? float(p.tensor_index) / float(p.n_tensors) : 1.0f;
-    else if constexpr (requires { p.index; p.n_tensors; })
-        return p.n_tensors ? float(p.index) / float(p.n_tensors) : 1.0f;
-    else if constexpr (requires { p.done; p.total; })
-        return p.total ? float(p.done) / float(p.total) : 1.0f;
-    else
-        static_assert(sizeof(P) == 0, "ember_quantize_file: teach progress_fraction the fields of quantize_progress");
-}
-#endif
+// The C callback gets the fraction done, reported after tensor index + 1 of count.
+float progress_fraction(const quantize_progress& p) { return p.count ? float(p.index + 1) / float(p.count) : 1.0f; }
 
 }  // namespace
 
@@ -405,12 +382,11 @@ EMBER_API ember_status ember_quantize_file(const char* input, const char* output
         const ember_quantize_params p = read_params(params, quantize_defaults(), "ember_quantize_params", k_quantize_params_fields);
         if (!p.preset) fail_status(EMBER_ERR_INVALID_ARGUMENT, "ember_quantize_params.preset is NULL");
         if (p.n_threads < 0) fail_status(EMBER_ERR_INVALID_ARGUMENT, "n_threads {} is negative", p.n_threads);
-#if EMBER_HAVE_QUANTIZE_FILE
         quantize_options opts;
         opts.preset = p.preset;
         opts.n_threads = p.n_threads;
         if (p.progress)
-            opts.progress = [&p](const auto& pr) { return p.progress(progress_fraction(pr), p.progress_user_data); };
+            opts.progress = [&p](const quantize_progress& pr) { return p.progress(progress_fraction(pr), p.progress_user_data); };
         const auto res = ember::quantize_file(input, output, opts);
         if (result) {
             ember_quantize_result r{};
@@ -420,10 +396,6 @@ EMBER_API ember_status ember_quantize_file(const char* input, const char* output
             r.n_quantized = res.n_quantized;
             write_struct(result, r, "ember_quantize_result", result_fields);
         }
-#else
-        fail_status(EMBER_ERR_UNSUPPORTED, "this build of ember has no file quantizer ({} -> {}, preset {})", input, output,
-                    p.preset);
-#endif
     });
 }
 
