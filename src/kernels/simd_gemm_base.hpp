@@ -120,6 +120,28 @@ inline void transpose_rows(const uint8_t* const* rows, int n_quads, uint8_t* out
     }
 }
 
+// ---- prefetching the next row group ---------------------------------------------------------------
+
+// The weights of the next row group, fetched into L2 a slice at a time while the tokens of the
+// current group pass (token t of n_tok, in steps of `step`), so that the next conversion does not
+// wait for memory. bytes ≤ 0 (no next group) fetches nothing.
+struct prefetcher {
+    const uint8_t* base = nullptr;
+    size_t bytes = 0;
+    int64_t n_tok, step;
+    // rows [r0, r0 + V) of a matrix of n_rows rows
+    prefetcher(const uint8_t* w, size_t row_bytes, int64_t r0, int64_t n_rows, int64_t tokens, int64_t tokens_per_step) noexcept
+        : n_tok(tokens > 0 ? tokens : 1), step(tokens_per_step) {
+        if (r0 >= n_rows) return;
+        base = w + size_t(r0) * row_bytes;
+        bytes = size_t(min64(V, n_rows - r0)) * row_bytes;
+    }
+    void fetch(int64_t t) const noexcept {
+        const size_t b0 = bytes * size_t(t) / size_t(n_tok), b1 = bytes * size_t(min64(t + step, n_tok)) / size_t(n_tok);
+        for (size_t off = b0 / 64 * 64; off < b1; off += 64) _mm_prefetch(reinterpret_cast<const char*>(base + off), _MM_HINT_T1);
+    }
+};
+
 // ---- results ----------------------------------------------------------------------------------------
 
 // acc[t] holds the V row results of token t; rows at and beyond n_rows are padding.

@@ -19,9 +19,9 @@
 
 namespace ember::kernels::EMBER_SIMD_NS::gemm {
 
-// One weight row's super-block in the common form.
-struct kq_row {
-    alignas(32) uint8_t u[qk_k];
+// The scales of one weight row's super-block in the common form (its quants go straight to the
+// row buffer).
+struct kq_scales {
     int16_t sc[16];  // per 16-element sub-block (Q4_K/Q5_K: each 32-element scale twice)
     int16_t mn[16];
     float d, dmin;
@@ -32,9 +32,9 @@ struct kq_row {
 inline __m256i bits_to_bytes(__m256i v, int shift, int mask) noexcept {
     return _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(shift)), _mm256_set1_epi8(char(mask)));
 }
-inline void store256(uint8_t* p, __m256i v) noexcept { _mm256_store_si256(reinterpret_cast<__m256i*>(p), v); }
+inline void store256(uint8_t* p, __m256i v) noexcept { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
 
-inline void unpack_row(const block_q2_K& b, kq_row& o) noexcept {
+inline void unpack_row(const block_q2_K& b, uint8_t* u, kq_scales& o) noexcept {
     for (int h = 0; h < 2; ++h) {
         const __m256i q = load256(b.qs + 32 * h);
         for (int s = 0; s < 4; ++s) {
@@ -43,7 +43,7 @@ inline void unpack_row(const block_q2_K& b, kq_row& o) noexcept {
             auto times = [&](int sc) { return int32_t(uint32_t(sc) << 8 | uint32_t(2 * sc) << 16 | uint32_t(3 * sc) << 24); };
             const int32_t lo = times(b.scales[j] & 15), hi = times(b.scales[j + 1] & 15);
             const __m256i table = _mm256_setr_epi32(lo, lo, lo, lo, hi, hi, hi, hi);
-            store256(o.u + 128 * h + 32 * s, _mm256_shuffle_epi8(table, bits_to_bytes(q, 2 * s, 3)));
+            store256(u + 128 * h + 32 * s, _mm256_shuffle_epi8(table, bits_to_bytes(q, 2 * s, 3)));
         }
     }
     for (int j = 0; j < 16; ++j) {
@@ -54,14 +54,14 @@ inline void unpack_row(const block_q2_K& b, kq_row& o) noexcept {
     o.dmin = half_to_float(b.dmin);
 }
 
-inline void unpack_row(const block_q3_K& b, kq_row& o) noexcept {
+inline void unpack_row(const block_q3_K& b, uint8_t* u, kq_scales& o) noexcept {
     const __m256i hm = load256(b.hmask);
     for (int h = 0; h < 2; ++h) {
         const __m256i q = load256(b.qs + 32 * h);
         for (int s = 0; s < 4; ++s) {
             // bit 4h + s of hmask[l] is the high bit of element 128h + 32s + l: set means q2 + 4
             const __m256i high = _mm256_slli_epi16(bits_to_bytes(hm, 4 * h + s, 1), 2);
-            store256(o.u + 128 * h + 32 * s, _mm256_or_si256(bits_to_bytes(q, 2 * s, 3), high));
+            store256(u + 128 * h + 32 * s, _mm256_or_si256(bits_to_bytes(q, 2 * s, 3), high));
         }
     }
     alignas(16) int8_t s[16];
@@ -74,7 +74,7 @@ inline void unpack_row(const block_q3_K& b, kq_row& o) noexcept {
     o.dmin = 0.0f;
 }
 
-template <bool five_bits, class Block> void unpack_k4(const Block& b, kq_row& o) noexcept {
+template <bool five_bits, class Block> void unpack_k4(const Block& b, uint8_t* u, kq_scales& o) noexcept {
     for (int c = 0; c < 4; ++c) {
         const __m256i q = load256(b.qs + 32 * c);
         __m256i lo = _mm256_and_si256(q, _mm256_set1_epi8(0x0f)), hi = bits_to_bytes(q, 4, 0x0f);
@@ -84,8 +84,8 @@ template <bool five_bits, class Block> void unpack_k4(const Block& b, kq_row& o)
             lo = _mm256_or_si256(lo, _mm256_slli_epi16(bits_to_bytes(qh, 2 * c, 1), 4));
             hi = _mm256_or_si256(hi, _mm256_slli_epi16(bits_to_bytes(qh, 2 * c + 1, 1), 4));
         }
-        store256(o.u + 64 * c, lo);
-        store256(o.u + 64 * c + 32, hi);
+        store256(u + 64 * c, lo);
+        store256(u + 64 * c + 32, hi);
     }
     alignas(16) uint8_t sm[16];
     _mm_store_si128(reinterpret_cast<__m128i*>(sm), k4_scales_mins(b.scales));
@@ -96,18 +96,18 @@ template <bool five_bits, class Block> void unpack_k4(const Block& b, kq_row& o)
     o.d = half_to_float(b.d);
     o.dmin = half_to_float(b.dmin);
 }
-inline void unpack_row(const block_q4_K& b, kq_row& o) noexcept { unpack_k4<false>(b, o); }
-inline void unpack_row(const block_q5_K& b, kq_row& o) noexcept { unpack_k4<true>(b, o); }
+inline void unpack_row(const block_q4_K& b, uint8_t* u, kq_scales& o) noexcept { unpack_k4<false>(b, u, o); }
+inline void unpack_row(const block_q5_K& b, uint8_t* u, kq_scales& o) noexcept { unpack_k4<true>(b, u, o); }
 
-inline void unpack_row(const block_q6_K& b, kq_row& o) noexcept {
+inline void unpack_row(const block_q6_K& b, uint8_t* u, kq_scales& o) noexcept {
     const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);
     for (int h = 0; h < 2; ++h) {
         const __m256i l0 = load256(b.ql + 64 * h), l1 = load256(b.ql + 64 * h + 32), hb = load256(b.qh + 32 * h);
-        uint8_t* u = o.u + 128 * h;
-        store256(u, _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30)));
-        store256(u + 32, _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30)));
-        store256(u + 64, _mm256_or_si256(bits_to_bytes(l0, 4, 0x0f), _mm256_and_si256(hb, m30)));
-        store256(u + 96, _mm256_or_si256(bits_to_bytes(l1, 4, 0x0f), _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30)));
+        uint8_t* uh = u + 128 * h;
+        store256(uh, _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30)));
+        store256(uh + 32, _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30)));
+        store256(uh + 64, _mm256_or_si256(bits_to_bytes(l0, 4, 0x0f), _mm256_and_si256(hb, m30)));
+        store256(uh + 96, _mm256_or_si256(bits_to_bytes(l1, 4, 0x0f), _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30)));
     }
     for (int j = 0; j < 16; ++j) {
         o.sc[j] = b.scales[j];
@@ -139,41 +139,47 @@ template <int subq> struct kq_tile {
     static constexpr size_t bytes = dmin + vbytes;
 };
 
-// Converts rows [0, n_rows) (n_rows ≤ V, the rest padded with zeros) of n_sb super-blocks.
+// Converts rows [0, n_rows) (n_rows ≤ V, the rest padded with zeros) of n_sb super-blocks. Each
+// row is read front to back (the hardware prefetcher follows one stream at a time) into a row
+// buffer of V·k quants; the quants of each super-block are then transposed into the tile.
 template <class Block>
-void kq_convert(const uint8_t* w, size_t w_row_bytes, int64_t n_rows, int64_t n_sb, uint8_t* tile, kq_row* rows) noexcept {
+void kq_convert(const uint8_t* w, size_t w_row_bytes, int64_t n_rows, int64_t n_sb, uint8_t* tile, uint8_t* rowbuf) noexcept {
     using L = kq_tile<kq_traits<Block>::subq>;
-    const uint8_t* u[V];
-    for (int r = 0; r < V; ++r) u[r] = rows[r].u;
-    for (int64_t sb = 0; sb < n_sb; ++sb) {
-        uint8_t* t = tile + size_t(sb) * L::bytes;
-        for (int r = 0; r < V; ++r) {
-            if (r < n_rows)
-                unpack_row(reinterpret_cast<const Block*>(w + size_t(r) * w_row_bytes)[sb], rows[r]);
-            else
-                std::memset(&rows[r], 0, sizeof(kq_row));
-        }
-        transpose_rows(u, 64, t);
-        auto* sc = reinterpret_cast<int32_t*>(t + L::sc);
-        auto* mn = reinterpret_cast<int16_t*>(t + L::mn);
-        auto* d = reinterpret_cast<float*>(t + L::d);
-        auto* dmin = reinterpret_cast<float*>(t + L::dmin);
-        for (int r = 0; r < V; ++r) {
+    const size_t row_len = size_t(n_sb) * qk_k;
+    for (int r = 0; r < V; ++r) {
+        const auto* x = reinterpret_cast<const Block*>(w + size_t(r) * w_row_bytes);
+        for (int64_t sb = 0; sb < n_sb; ++sb) {
+            uint8_t* u = rowbuf + size_t(r) * row_len + size_t(sb) * qk_k;
+            kq_scales o;
+            if (r < n_rows) {
+                unpack_row(x[sb], u, o);
+            } else {
+                std::memset(u, 0, qk_k);
+                std::memset(&o, 0, sizeof o);
+            }
+            uint8_t* t = tile + size_t(sb) * L::bytes;
+            auto* sc = reinterpret_cast<int32_t*>(t + L::sc);
+            auto* mn = reinterpret_cast<int16_t*>(t + L::mn);
             for (int j = 0; j < L::n_sub; ++j) {
-                const int16_t s = rows[r].sc[j * (16 / L::n_sub)];
+                const int16_t v = o.sc[j * (16 / L::n_sub)];
 #if EMBER_SIMD_VNNI
-                sc[j * V + r] = s;  // multiplies the int32 sub-block sums (vpmulld)
+                sc[j * V + r] = v;  // multiplies the int32 sub-block sums (vpmulld)
 #else
-                sc[j * V + r] = int32_t(uint32_t(uint16_t(s)) * 0x10001u);  // both words, for madd
+                sc[j * V + r] = int32_t(uint32_t(uint16_t(v)) * 0x10001u);  // both words, for madd
 #endif
             }
             for (int p = 0; p < 8; ++p) {
-                mn[(p * V + r) * 2] = rows[r].mn[2 * p];
-                mn[(p * V + r) * 2 + 1] = rows[r].mn[2 * p + 1];
+                mn[(p * V + r) * 2] = o.mn[2 * p];
+                mn[(p * V + r) * 2 + 1] = o.mn[2 * p + 1];
             }
-            d[r] = rows[r].d;
-            dmin[r] = rows[r].dmin;
+            reinterpret_cast<float*>(t + L::d)[r] = o.d;
+            reinterpret_cast<float*>(t + L::dmin)[r] = o.dmin;
         }
+    }
+    for (int64_t sb = 0; sb < n_sb; ++sb) {
+        const uint8_t* rows[V];
+        for (int r = 0; r < V; ++r) rows[r] = rowbuf + size_t(r) * row_len + size_t(sb) * qk_k;
+        transpose_rows(rows, 64, tile + size_t(sb) * L::bytes);
     }
 }
 
@@ -244,7 +250,7 @@ void kq_tokens(const uint8_t* tile, int64_t n_sb, const uint8_t* act, size_t act
 inline constexpr int kq_n_tok = V == 16 ? 8 : 4;
 
 template <class Block> size_t kq_work(int64_t k, int64_t) noexcept {
-    return size_t(k / qk_k) * kq_tile<kq_traits<Block>::subq>::bytes + V * sizeof(kq_row);
+    return size_t(k / qk_k) * kq_tile<kq_traits<Block>::subq>::bytes + size_t(V) * size_t(k);
 }
 
 template <class Block> void kq_gemm(const gemm_args& a) {
@@ -252,14 +258,16 @@ template <class Block> void kq_gemm(const gemm_args& a) {
     constexpr bool mins = kq_traits<Block>::mins;
     const int64_t n_sb = a.k / qk_k;
     auto* tile = static_cast<uint8_t*>(a.work);
-    auto* rows = reinterpret_cast<kq_row*>(tile + size_t(n_sb) * kq_tile<subq>::bytes);
+    uint8_t* rowbuf = tile + size_t(n_sb) * kq_tile<subq>::bytes;
     const auto* w = static_cast<const uint8_t*>(a.w);
     const auto* act = static_cast<const uint8_t*>(a.act);
     for (int64_t r0 = 0; r0 < a.n_rows; r0 += V) {
         const int64_t nr = min64(V, a.n_rows - r0);
-        kq_convert<Block>(w + size_t(r0) * a.w_row_bytes, a.w_row_bytes, nr, n_sb, tile, rows);
+        kq_convert<Block>(w + size_t(r0) * a.w_row_bytes, a.w_row_bytes, nr, n_sb, tile, rowbuf);
+        const prefetcher next(w, a.w_row_bytes, r0 + V, a.n_rows, a.n_tok, kq_n_tok);
         int64_t t = 0;
         auto run = [&]<int N>() {
+            next.fetch(t);
             kq_tokens<N, subq, mins>(tile, n_sb, act + size_t(t) * a.act_row_bytes, a.act_row_bytes, a.y + t * a.y_stride + r0,
                                      a.y_stride, nr);
             t += N;
