@@ -34,8 +34,11 @@ inline void vstoref_n(float* p, fvec v, int64_t n) noexcept {
 
 // ---- float gemm ----------------------------------------------------------------------------------------
 
-inline constexpr int64_t k_chunk = 256;      // columns per tile
-inline constexpr int64_t k_tok_block = 64;   // tokens whose activations are converted together
+// Columns per tile, and tokens whose activations are converted together: a weight is widened
+// and transposed once per block of k_tok_block tokens, so that block is large (a prompt batch is
+// one block) and the column chunk small enough that the block's activations stay in L2.
+inline constexpr int64_t k_chunk = 128;
+inline constexpr int64_t k_tok_block = 512;
 inline constexpr int fl_n_tok = V == 16 ? 12 : 6;
 
 // `Load` (simd_float.hpp) widens the stored type; n values from p into f32, zeros up to `pad`.
@@ -95,6 +98,11 @@ template <class Load> void fl_gemm(const gemm_args& a) {
             }
             for (int64_t r0 = 0; r0 < a.n_rows; r0 += 2 * V) {
                 const int64_t nr = min64(2 * V, a.n_rows - r0);
+                // the next group's part of this chunk: 2V short runs of columns, fetched ahead
+                for (int64_t r = r0 + 2 * V; r < min64(r0 + 4 * V, a.n_rows); ++r)
+                    for (int64_t off = 0; off < cols * int64_t(sizeof(T)); off += 64)
+                        _mm_prefetch(reinterpret_cast<const char*>(w + size_t(r) * a.w_row_bytes + size_t(c0) * sizeof(T) + size_t(off)),
+                                     _MM_HINT_T0);
                 const uint8_t* rows[2 * V];
                 for (int r = 0; r < 2 * V; ++r) {
                     float* dst = rowbuf + r * k_chunk;
@@ -108,6 +116,10 @@ template <class Load> void fl_gemm(const gemm_args& a) {
                 transpose_rows(rows + V, int(padded), reinterpret_cast<uint8_t*>(tile1));
                 int64_t t = 0;
                 auto run = [&]<int N>() {
+                    // y of the next tokens, read back by the next call: fetched while this one computes
+                    if (c0 > 0)
+                        for (int64_t u = t + N; u < min64(t + 2 * N, nt); ++u)
+                            for (int64_t off = 0; off < nr; off += 16) _mm_prefetch(reinterpret_cast<const char*>(a.y + (tb + u) * a.y_stride + r0 + off), _MM_HINT_T0);
                     fl_tokens<N>(tile0, tile1, padded, actbuf + t, nt, a.y + (tb + t) * a.y_stride + r0, a.y_stride, nr, c0 == 0);
                     t += N;
                 };
