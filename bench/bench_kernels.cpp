@@ -4,6 +4,10 @@
 // ops.cpp's matmul does for one token: quantize the activation row to the vec-dot type, then one
 // vec_dot per weight row, rows split over the threads in chunks.
 //
+// Prompt processing (issue 6): gemm/TYPE/KxN/TIER/tokens:512/threads:T multiplies 512 activation
+// rows at once with the tier's gemm kernel; gemm_by_vec_dot/... is the same product as one
+// vec_dot per (row, token), for comparison. items/s = multiply-adds per second.
+//
 // Names read matvec/TYPE/KxN/TIER/threads:T: K = 4096 or 11008 columns (the dot-product length),
 // N rows. Reported: bytes/s of weight data streamed (the figure to compare with memory bandwidth and with
 // llama.cpp), items/s = weight elements (multiply-adds) per second.
@@ -127,6 +131,65 @@ void matvec(benchmark::State& state, ggml_type t, shape s, variant v, int n_thre
     state.SetItemsProcessed(int64_t(state.iterations()) * s.rows * s.cols);
 }
 
+// One prompt-processing matmul: n_tok activation rows converted to the vec-dot type (split over
+// the threads), then the tier's gemm with the rows split into contiguous runs of row groups, as
+// ops.cpp's matmul does. `by_vec_dot` runs the same product as one vec_dot per (row, token),
+// the way matmul multiplied batches before the gemm kernels, for comparison.
+void gemm(benchmark::State& state, ggml_type t, shape s, variant v, int n_threads, int64_t n_tok, bool by_vec_dot) {
+    const kernels::kernel_table table = kernels::make_table(v.tier, v.vnni);
+    const kernels::type_kernels& k = table[size_t(t)];
+    const ggml_type act_type = k.vec_dot_type;
+    const kernels::type_kernels& ka = table[size_t(act_type)];
+    const auto& w = weights(t, s);
+    const size_t w_row = row_bytes(t, s.cols), act_row = row_bytes(act_type, s.cols);
+
+    std::vector<float> x(static_cast<size_t>(s.cols * n_tok)), y(static_cast<size_t>(s.rows * n_tok));
+    std::mt19937 rng(7);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (auto& e : x) e = normal(rng);
+    std::vector<uint8_t> act(act_row * size_t(n_tok));
+    const size_t work = k.gemm_work ? (k.gemm_work(s.cols, n_tok) + 63) / 64 * 64 : 0;
+    std::vector<uint8_t> scratch(work * size_t(n_threads) + 64);
+    uint8_t* work0 = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+    detail::thread_pool pool(n_threads);
+
+    for (auto _ : state) {
+        pool.parallel_for(n_tok, 1, [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) ka.from_float(x.data() + i * s.cols, act.data() + size_t(i) * act_row, s.cols);
+        });
+        if (by_vec_dot) {
+            pool.parallel_for(s.rows, 16, [&](int64_t r0, int64_t r1) {
+                for (int64_t r = r0; r < r1; ++r)
+                    for (int64_t i = 0; i < n_tok; ++i)
+                        k.vec_dot(s.cols, &y[size_t(i * s.rows + r)], w.data() + size_t(r) * w_row, act.data() + size_t(i) * act_row);
+            });
+        } else {
+            const int64_t groups = (s.rows + k.gemm_rows - 1) / k.gemm_rows;
+            pool.run([&](int ith, int nth) {
+                const int64_t r0 = std::min(s.rows, groups * ith / nth * k.gemm_rows);
+                const int64_t r1 = std::min(s.rows, groups * (ith + 1) / nth * k.gemm_rows);
+                if (r0 >= r1) return;
+                kernels::gemm_args a;
+                a.k = s.cols;
+                a.n_rows = r1 - r0;
+                a.n_tok = n_tok;
+                a.w = w.data() + size_t(r0) * w_row;
+                a.w_row_bytes = w_row;
+                a.act = act.data();
+                a.act_row_bytes = act_row;
+                a.y = y.data() + r0;
+                a.y_stride = s.rows;
+                a.work = work0 + work * size_t(ith);
+                k.gemm(a);
+            });
+        }
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(w.size()));
+    state.SetItemsProcessed(int64_t(state.iterations()) * s.rows * s.cols * n_tok);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -154,6 +217,20 @@ int main(int argc, char** argv) {
                         ->UseRealTime()
                         ->ComputeStatistics("min", [](const std::vector<double>& runs) { return *std::min_element(runs.begin(), runs.end()); });
                 }
+    // Prompt processing: 512 tokens through the 7B projections (items/s = multiply-adds per second).
+    for (ggml_type t : types)
+        for (shape s : {shape{4096, 4096}, shape{4096, 11008}})
+            for (const variant& v : variants)
+                for (int threads : {1, 2})
+                    for (bool by_vec_dot : {false, true}) {
+                        if (v.tier == isa::scalar && !by_vec_dot) continue;  // the scalar gemm is the vec_dot loop
+                        const std::string name = fmt::format("{}/{}/{}x{}/{}/tokens:512/threads:{}", by_vec_dot ? "gemm_by_vec_dot" : "gemm",
+                                                             type_name(t), s.cols, s.rows, v.name, threads);
+                        benchmark::RegisterBenchmark(name.c_str(), gemm, t, s, v, threads, int64_t(512), by_vec_dot)
+                            ->Unit(benchmark::kMillisecond)
+                            ->UseRealTime()
+                            ->ComputeStatistics("min", [](const std::vector<double>& runs) { return *std::min_element(runs.begin(), runs.end()); });
+                    }
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;

@@ -1,6 +1,8 @@
 #include "ops.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "ember/kernels.hpp"
@@ -59,28 +61,74 @@ void softmax(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+namespace {
+
+// Bytes per thread of gemm scratch, and where the first one starts (64-byte aligned).
+size_t gemm_scratch(const kernels::type_kernels& k, const weight& w, int64_t n_tok) {
+    return k.gemm_work ? (k.gemm_work(w.cols, n_tok) + 63) / 64 * 64 : 0;
+}
+
+}  // namespace
+
 void matmul(const weight& w, const float* x, int64_t n_tok, float* y, thread_pool& pool, std::vector<std::byte>& scratch) {
     const kernels::type_kernels& k = kernels::get(w.type);
     if (!k.vec_dot) fail(errc::unsupported, "no kernel for {} weights", type_name(w.type));
     const ggml_type act_type = k.vec_dot_type;
-    const void* act = x;
-    size_t act_row = size_t(w.cols) * sizeof(float);
+    const bool batched = n_tok >= 2 && n_tok >= k.gemm_min_tok && k.gemm;
+    const size_t act_row = act_type == ggml_type::f32 ? size_t(w.cols) * sizeof(float) : row_bytes(act_type, w.cols);
+    const size_t act_bytes = act_type == ggml_type::f32 ? 0 : (act_row * size_t(n_tok) + 63) / 64 * 64;
+    const size_t work = batched ? gemm_scratch(k, w, n_tok) : 0;
+    const size_t need = act_bytes + work * size_t(pool.size()) + 64;
+    if (scratch.size() < need) scratch.resize(need);
+    std::byte* base = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+
+    const std::byte* act = reinterpret_cast<const std::byte*>(x);
     if (act_type != ggml_type::f32) {
         const kernels::type_kernels& ka = kernels::get(act_type);
-        act_row = row_bytes(act_type, w.cols);
-        if (scratch.size() < act_row * size_t(n_tok)) scratch.resize(act_row * size_t(n_tok));
-        std::byte* dst = scratch.data();
         pool.parallel_for(n_tok, 1, [&](int64_t b, int64_t e) {
-            for (int64_t t = b; t < e; ++t) ka.from_float(x + t * w.cols, dst + size_t(t) * act_row, w.cols);
+            for (int64_t t = b; t < e; ++t) ka.from_float(x + t * w.cols, base + size_t(t) * act_row, w.cols);
         });
-        act = dst;
+        act = base;
     }
-    const auto* abytes = static_cast<const std::byte*>(act);
-    pool.parallel_for(w.rows, 16, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {
-            const std::byte* wr = w.row(r);
-            for (int64_t t = 0; t < n_tok; ++t) k.vec_dot(w.cols, y + t * w.rows + r, wr, abytes + size_t(t) * act_row);
-        }
+
+    if (!batched) {
+        // One token (generation): memory-bound, so each thread streams a contiguous run of rows.
+        pool.parallel_for(w.rows, 16, [&](int64_t r0, int64_t r1) {
+            for (int64_t r = r0; r < r1; ++r) {
+                const std::byte* wr = w.row(r);
+                for (int64_t t = 0; t < n_tok; ++t) k.vec_dot(w.cols, y + t * w.rows + r, wr, act + size_t(t) * act_row);
+            }
+        });
+        return;
+    }
+
+    // Batches: the gemm converts groups of gemm_rows rows once and runs every token past them.
+    // Threads take contiguous runs of row groups; when there are too few groups to keep every
+    // thread busy, the tokens are split too (each thread then converts its rows itself).
+    const int64_t group = k.gemm_rows;
+    const int64_t n_groups = (w.rows + group - 1) / group;
+    const int nth = pool.size();
+    const int row_parts = int(std::min<int64_t>(nth, n_groups));
+    const int tok_parts = std::max(1, int(std::min<int64_t>(nth / row_parts, n_tok)));
+    pool.run([&](int ith, int) {
+        if (ith >= row_parts * tok_parts) return;
+        const int rp = ith % row_parts, tp = ith / row_parts;
+        const int64_t r0 = std::min(w.rows, n_groups * rp / row_parts * group);
+        const int64_t r1 = std::min(w.rows, n_groups * (rp + 1) / row_parts * group);
+        const int64_t t0 = n_tok * tp / tok_parts, t1 = n_tok * (tp + 1) / tok_parts;
+        if (r0 >= r1 || t0 >= t1) return;
+        kernels::gemm_args a;
+        a.k = w.cols;
+        a.n_rows = r1 - r0;
+        a.n_tok = t1 - t0;
+        a.w = w.row(r0);
+        a.w_row_bytes = w.row_bytes;
+        a.act = act + size_t(t0) * act_row;
+        a.act_row_bytes = act_row;
+        a.y = y + t0 * w.rows + r0;
+        a.y_stride = w.rows;
+        a.work = base + act_bytes + work * size_t(ith);
+        k.gemm(a);
     });
 }
 

@@ -94,7 +94,9 @@ TEST_CASE("ring buffer wrap-around equals masked full attention") {
         double m = 0;
         for (size_t i = 0; i < a.size(); ++i) m = std::max(m, max_abs_diff(a[i], b[i]));
         MESSAGE("step " << step << ": max |ring - masked| = " << m);
-        CHECK(m <= 1e-5);
+        // Float rounding only: batches go through the gemm kernels, single tokens through
+        // vec_dot, and the two sum the same products in different orders.
+        CHECK(m <= 1e-4);
         CHECK(ring.cache().used() <= ring.n_ctx());
         CHECK(ring.n_past() == 200);
     }
@@ -224,9 +226,10 @@ TEST_CASE("prefix reuse evaluates only the new tokens and matches a cold run") {
     context cold(stories(), f32_params(256));
     cold.decode_prompt(second);
     CHECK(max_abs_diff(warm.logits(), cold.logits()) <= 1e-6);
-    // The same prompt again re-evaluates only its last token.
+    // The same prompt again re-evaluates only its last token, alone: through vec_dot rather
+    // than the batch's gemm, so equal up to float rounding.
     CHECK(warm.decode_prompt(second) == 1);
-    CHECK(max_abs_diff(warm.logits(), cold.logits()) <= 1e-6);
+    CHECK(max_abs_diff(warm.logits(), cold.logits()) <= 1e-4);
 }
 
 TEST_CASE("sequences are independent and can share a prefix") {

@@ -44,11 +44,38 @@ using from_float_fn = void (*)(const float* x, void* y, int64_t n);
 // *s = dot(x, y) over n elements: x a row of the weight type, y a row of its vec_dot_type.
 using vec_dot_fn = void (*)(int64_t n, float* s, const void* x, const void* y);
 
+// A weight matrix times a batch of activation rows (prompt processing):
+//   y[t·y_stride + r] = dot(weight row r, activation row t)   for r < n_rows, t < n_tok,
+// activation rows already converted to the type's vec_dot_type, exactly what vec_dot takes; the
+// result may differ from a loop over vec_dot only by float rounding. `work` is scratch of
+// gemm_work(k, n_tok) bytes, 64-byte aligned, for this call alone (one per thread).
+struct gemm_args {
+    int64_t k = 0;       // elements per row: the dot-product length
+    int64_t n_rows = 0;  // weight rows
+    int64_t n_tok = 0;   // activation rows
+    const void* w = nullptr;
+    size_t w_row_bytes = 0;
+    const void* act = nullptr;
+    size_t act_row_bytes = 0;
+    float* y = nullptr;
+    int64_t y_stride = 0;
+    void* work = nullptr;
+};
+using gemm_fn = void (*)(const gemm_args& a);
+using gemm_work_fn = size_t (*)(int64_t k, int64_t n_tok);
+
 struct type_kernels {
     ggml_type vec_dot_type = ggml_type::f32;
     to_float_fn to_float = nullptr;
     from_float_fn from_float = nullptr;
     vec_dot_fn vec_dot = nullptr;
+    // Batched product; every type with vec_dot has one (the reference loops over vec_dot).
+    gemm_fn gemm = nullptr;
+    gemm_work_fn gemm_work = nullptr;  // null: needs no scratch
+    // Rows the gemm converts and multiplies as one group: callers split rows among threads in
+    // multiples of it. Below gemm_min_tok tokens a loop over vec_dot is faster.
+    int gemm_rows = 1;
+    int gemm_min_tok = 1;
     // Whether ember can multiply a weight matrix of this type (vec_dot and the activation
     // quantizer for vec_dot_type both exist).
     bool can_matmul() const noexcept { return vec_dot != nullptr; }

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "ember/fp16.hpp"
+#include "kernels/ref_gemm.hpp"
 #include "kernels/table.hpp"
 
 namespace ember::kernels {
@@ -53,9 +54,10 @@ void bf16_vec_dot(int64_t n, float* s, const void* xv, const void* yv) {
 }  // namespace
 
 void register_float_scalar(kernel_table& t) {
-    slot(t, ggml_type::f32) = {ggml_type::f32, f32_to_float, f32_from_float, f32_vec_dot};
-    slot(t, ggml_type::f16) = {ggml_type::f16, f16_to_float, f16_from_float, f16_vec_dot};
-    slot(t, ggml_type::bf16) = {ggml_type::bf16, bf16_to_float, bf16_from_float, bf16_vec_dot};
+    slot(t, ggml_type::f32) = {ggml_type::f32, f32_to_float, f32_from_float, f32_vec_dot, ref::gemm_by_vec_dot<f32_vec_dot>};
+    slot(t, ggml_type::f16) = {ggml_type::f16, f16_to_float, f16_from_float, f16_vec_dot, ref::gemm_by_vec_dot<f16_vec_dot>};
+    slot(t, ggml_type::bf16) = {ggml_type::bf16, bf16_to_float, bf16_from_float, bf16_vec_dot,
+                                ref::gemm_by_vec_dot<bf16_vec_dot>};
 }
 
 }  // namespace ember::kernels

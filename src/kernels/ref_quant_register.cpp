@@ -8,6 +8,7 @@
 // goes through quant::quantize_row instead, which uses the round-half-away reference recipe.
 #include "ember/quant/quantize.hpp"
 #include "ember/quant/reference.hpp"
+#include "kernels/ref_gemm.hpp"
 #include "kernels/table.hpp"
 
 namespace ember::kernels {
@@ -27,7 +28,8 @@ template <class Weight, class Act> void vec_dot(int64_t n, float* s, const void*
 }
 
 template <class Weight, class Act> type_kernels weight_row() {
-    return {quant::block_traits<Act>::type, to_float<Weight>, weight_from_float<Weight>, vec_dot<Weight, Act>};
+    return {quant::block_traits<Act>::type, to_float<Weight>, weight_from_float<Weight>, vec_dot<Weight, Act>,
+            ref::gemm_by_vec_dot<vec_dot<Weight, Act>>};
 }
 
 }  // namespace
@@ -39,7 +41,7 @@ void register_quant_scalar(kernel_table& t) {
     slot(t, ggml_type::q5_0) = weight_row<block_q5_0, block_q8_0>();
     slot(t, ggml_type::q5_1) = weight_row<block_q5_1, block_q8_1>();
     slot(t, ggml_type::q8_0) = {ggml_type::q8_0, to_float<block_q8_0>, activation_from_float<block_q8_0>,
-                                vec_dot<block_q8_0, block_q8_0>};
+                                vec_dot<block_q8_0, block_q8_0>, ref::gemm_by_vec_dot<vec_dot<block_q8_0, block_q8_0>>};
     slot(t, ggml_type::q8_1) = {ggml_type::q8_1, to_float<block_q8_1>, activation_from_float<block_q8_1>, nullptr};
     slot(t, ggml_type::q2_K) = weight_row<block_q2_K, block_q8_K>();
     slot(t, ggml_type::q3_K) = weight_row<block_q3_K, block_q8_K>();

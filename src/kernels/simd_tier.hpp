@@ -10,5 +10,6 @@ namespace ember::kernels::EMBER_SIMD_NS {
 void register_float_kernels(kernel_table& t);   // float.cpp: F32, F16, BF16
 void register_legacy_kernels(kernel_table& t);  // legacy.cpp: Q4_0 … Q8_1
 void register_kquant_kernels(kernel_table& t);  // kquants.cpp: Q2_K … Q8_K
+void register_gemm_kernels(kernel_table& t);    // gemm.cpp: batched products
 
 }  // namespace ember::kernels::EMBER_SIMD_NS

@@ -8,6 +8,7 @@ void register_avx2(kernel_table& t) {
     avx2::register_float_kernels(t);
     avx2::register_legacy_kernels(t);
     avx2::register_kquant_kernels(t);
+    avx2::register_gemm_kernels(t);
 }
 
 }  // namespace ember::kernels

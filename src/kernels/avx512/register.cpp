@@ -8,6 +8,7 @@ void register_avx512(kernel_table& t) {
     avx512::register_float_kernels(t);
     avx512::register_legacy_kernels(t);
     avx512::register_kquant_kernels(t);
+    avx512::register_gemm_kernels(t);
 }
 
 }  // namespace ember::kernels

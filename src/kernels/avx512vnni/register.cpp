@@ -8,6 +8,7 @@ namespace ember::kernels {
 void register_avx512vnni(kernel_table& t) {
     avx512vnni::register_legacy_kernels(t);
     avx512vnni::register_kquant_kernels(t);
+    avx512vnni::register_gemm_kernels(t);
 }
 
 }  // namespace ember::kernels

@@ -8,6 +8,7 @@ namespace ember::kernels {
 void register_avxvnni(kernel_table& t) {
     avxvnni::register_legacy_kernels(t);
     avxvnni::register_kquant_kernels(t);
+    avxvnni::register_gemm_kernels(t);
 }
 
 }  // namespace ember::kernels
