@@ -50,10 +50,11 @@ struct cache {
 
 struct work {
     std::vector<float> buf;
-    explicit work(int n_threads) : buf(size_t(n_threads) * size_t(2 * group + group * hd + group * k_attn_tile)) {}
+    explicit work(int n_threads) : buf(size_t(n_threads) * size_t(2 * group + group * hd + group * k_attn_tile + 2 * k_attn_tile * hd)) {}
     attn_rows rows(int tid, const float* q, int64_t n_rows) {
-        float* w = buf.data() + size_t(tid) * size_t(2 * group + group * hd + group * k_attn_tile);
-        attn_rows r{q, n_rows, hd, 1.0f / std::sqrt(float(hd)), w, w + group, w + 2 * group, w + 2 * group + group * hd};
+        float* w = buf.data() + size_t(tid) * size_t(2 * group + group * hd + group * k_attn_tile + 2 * k_attn_tile * hd);
+        attn_rows r{q, n_rows, hd, 1.0f / std::sqrt(float(hd)), w, w + group, w + 2 * group, w + 2 * group + group * hd,
+                    w + 2 * group + group * hd + group * k_attn_tile};
         std::fill(r.m, r.m + n_rows, -INFINITY);
         std::fill(r.l, r.l + n_rows, 0.0f);
         std::fill(r.acc, r.acc + n_rows * hd, 0.0f);

@@ -29,6 +29,8 @@ struct attn_rows {
     float* l = nullptr;        // (n_rows) running denominator, 0 at the start
     float* acc = nullptr;      // (n_rows, head_dim) running numerator, 0 at the start
     float* scores = nullptr;   // (n_rows, k_attn_tile) scratch
+    float* tile = nullptr;     // (2, k_attn_tile, head_dim) scratch: a tile's keys and values as
+                               // f32, converted once for all rows (optional: null = convert per row)
 };
 
 constexpr int64_t k_attn_tile = 64;  // keys per kernel call, at most

@@ -148,6 +148,7 @@ void attention(const model_hparams& hp, const kv_cache& kv, int64_t layer, int64
         r.scores = r.acc + group * hd;
         float* ktile = r.scores + group * k_attn_tile;
         float* vtile = ktile + k_attn_tile * hd;
+        r.tile = ktile;
         std::fill(r.m, r.m + R, -INFINITY);
         std::fill(r.l, r.l + R, 0.0f);
         std::fill(r.acc, r.acc + R * hd, 0.0f);

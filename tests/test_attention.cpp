@@ -27,10 +27,12 @@ struct attn_case {
 // one kernel set and returns the normalised outputs (rows, head_dim).
 template <class T>
 std::vector<float> run_tiles(const detail::attention_kernels& ak, const attn_case& c, const std::vector<float>& q,
-                             const std::vector<T>& k, const std::vector<T>& v, int64_t stride, const std::vector<int32_t>& idx) {
+                             const std::vector<T>& k, const std::vector<T>& v, int64_t stride, const std::vector<int32_t>& idx,
+                             bool with_tile = false) {
     std::vector<float> m(size_t(c.rows), -INFINITY), l(size_t(c.rows), 0.0f), acc(size_t(c.rows * c.head_dim), 0.0f);
-    std::vector<float> scores(size_t(c.rows * k_attn_tile));
-    attn_rows r{q.data(), c.rows, c.head_dim, 1.0f / std::sqrt(float(c.head_dim)), m.data(), l.data(), acc.data(), scores.data()};
+    std::vector<float> scores(size_t(c.rows * k_attn_tile)), tile(size_t(2 * k_attn_tile * c.head_dim));
+    attn_rows r{q.data(), c.rows, c.head_dim, 1.0f / std::sqrt(float(c.head_dim)), m.data(), l.data(), acc.data(), scores.data(),
+                with_tile ? tile.data() : nullptr};
     for (int64_t t = 0; t < c.n_tiles; ++t) {
         const int32_t* ix = idx.data() + t * c.n_keys;
         if constexpr (sizeof(T) == 4) ak.attend_f32(r, k.data(), stride, v.data(), stride, ix, c.n_keys);
@@ -106,8 +108,10 @@ TEST_CASE("tile kernels of every ISA match the scalar reference and the exact so
             const auto& ak = detail::attention_kernels_for(i);
             const auto o32 = run_tiles(ak, c, q, kf, vf, stride, idx);
             const auto o16 = run_tiles(ak, c, q, kh, vh, stride, idx);
+            const auto o16t = run_tiles(ak, c, q, kh, vh, stride, idx, true);  // f16 tile converted once for all rows
             double e = 0;
-            for (size_t j = 0; j < want.size(); ++j) e = std::max({e, double(std::abs(o32[j] - ref32[j])), double(std::abs(o16[j] - ref16[j]))});
+            for (size_t j = 0; j < want.size(); ++j)
+                e = std::max({e, double(std::abs(o32[j] - ref32[j])), double(std::abs(o16[j] - ref16[j])), double(std::abs(o16t[j] - ref16[j]))});
             MESSAGE(fmt::format("{} rows {} head_dim {} keys {}x{}: max |simd - scalar| {:.2e}", kernels::isa_name(i), c.rows,
                                 c.head_dim, c.n_tiles, c.n_keys, e));
             CHECK(e < 1e-5);

@@ -2,6 +2,8 @@
 // AVX-512 flags, 256-bit ones under AVX2. Included only by kernels/<tier>/attention.cpp.
 #pragma once
 
+#include <array>
+
 #include "attention.hpp"
 #include "kernels/simd_base.hpp"
 
@@ -120,14 +122,28 @@ void attend_row(const detail::attn_rows& r, int64_t row, const T* k, int64_t k_s
     float* acc = r.acc + row * r.head_dim;
     const vf vc = set1(c);
     if constexpr (NV > 0) {
-        vf a[NR];
-        for (int d = 0; d < NV; ++d) a[d] = mul(loadu(acc + d * W), vc);
-        for (int64_t jj = 0; jj < n_keys; ++jj) {
-            const vf p = set1(s[jj]);
-            const T* vj = v + idx[jj] * v_stride;
-            for (int d = 0; d < NV; ++d) a[d] = fma(p, loadu(vj + d * W), a[d]);
+        // Two accumulator sets (even and odd keys) halve the chain of dependent FMAs.
+        vf a[NR], b[NR];
+        for (int d = 0; d < NV; ++d) {
+            a[d] = mul(loadu(acc + d * W), vc);
+            b[d] = zero();
         }
-        for (int d = 0; d < NV; ++d) storeu(acc + d * W, a[d]);
+        int64_t jj = 0;
+        for (; jj + 2 <= n_keys; jj += 2) {
+            const vf p0 = set1(s[jj]), p1 = set1(s[jj + 1]);
+            const T* v0 = v + idx[jj] * v_stride;
+            const T* v1 = v + idx[jj + 1] * v_stride;
+            for (int d = 0; d < NV; ++d) {
+                a[d] = fma(p0, loadu(v0 + d * W), a[d]);
+                b[d] = fma(p1, loadu(v1 + d * W), b[d]);
+            }
+        }
+        if (jj < n_keys) {
+            const vf p0 = set1(s[jj]);
+            const T* v0 = v + idx[jj] * v_stride;
+            for (int d = 0; d < NV; ++d) a[d] = fma(p0, loadu(v0 + d * W), a[d]);
+        }
+        for (int d = 0; d < NV; ++d) storeu(acc + d * W, add(a[d], b[d]));
     } else {
         for (int64_t d = 0; d < nv; ++d) storeu(acc + d * W, mul(loadu(acc + d * W), vc));
         for (int64_t jj = 0; jj < n_keys; ++jj) {
@@ -145,6 +161,29 @@ void attend(const detail::attn_rows& r, const T* k, int64_t k_stride, const T* v
         if constexpr (sizeof(T) == 4) detail::attend_f32_ref(r, k, k_stride, v, v_stride, idx, n_keys);
         else detail::attend_f16_ref(r, k, k_stride, v, v_stride, idx, n_keys);
         return;
+    }
+    if constexpr (sizeof(T) == 2) {
+        // Several rows read the same keys: convert the tile to f32 once and run them on that.
+        if (r.tile && r.n_rows > 1) {
+            const int64_t hd = r.head_dim;
+            float* kt = r.tile;
+            float* vt = r.tile + detail::k_attn_tile * hd;
+            for (int64_t j = 0; j < n_keys; ++j) {
+                const T* kj = k + idx[j] * k_stride;
+                const T* vj = v + idx[j] * v_stride;
+                for (int64_t d = 0; d < hd; d += W) {
+                    storeu(kt + j * hd + d, loadu(kj + d));
+                    storeu(vt + j * hd + d, loadu(vj + d));
+                }
+            }
+            static constexpr auto iota = [] {
+                std::array<int32_t, detail::k_attn_tile> a{};
+                for (int32_t i = 0; i < int32_t(detail::k_attn_tile); ++i) a[size_t(i)] = i;
+                return a;
+            }();
+            attend<float>(r, kt, hd, vt, hd, iota.data(), n_keys);
+            return;
+        }
     }
     for (int64_t row = 0; row < r.n_rows; ++row) {
         switch (r.head_dim / W) {
