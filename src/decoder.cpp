@@ -5,19 +5,48 @@
 //   for each layer:  h = x + Wo · attention(rope(Wq·n), rope(Wk·n), Wv·n),  n = rms_norm(x)·attn_norm
 //                    x = h + Wdown · (silu(Wgate·m) ⊙ Wup·m),               m = rms_norm(h)·ffn_norm
 //   logits = output · (rms_norm(x)·output_norm)
+//
+// The weight products run on the thread pool (ops.cpp). Between them, the per-token steps (norms,
+// RoPE, cache stores, residual adds, the SiLU gate) run on the calling thread for a single token,
+// where a parallel step would cost more in synchronisation than it saves, and split over tokens
+// for a batch.
 #include "decoder.hpp"
 
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
-#include "ember/fp16.hpp"
+#include "attention.hpp"
 #include "ember/kernels.hpp"
 #include "ops.hpp"
 #include "util.hpp"
 
 namespace ember::detail {
 
-void forward_scratch::reserve(const model_hparams& hp, int64_t n_tok, int64_t n_slots, int n_threads) {
+namespace {
+
+// 0, 1, 2, ...: the row indices of a converted tile.
+constexpr auto k_iota = [] {
+    std::array<int32_t, k_attn_tile> a{};
+    for (int32_t i = 0; i < int32_t(k_attn_tile); ++i) a[size_t(i)] = i;
+    return a;
+}();
+
+int64_t group_size(const model_hparams& hp) { return hp.n_head / hp.n_head_kv; }
+
+// Per-thread attention scratch, in floats: m, l (group), acc (group, head_dim), scores (group,
+// tile), and a key and a value tile converted to f32 for caches stored as q8_0.
+int64_t attn_work_size(const model_hparams& hp) {
+    const int64_t g = group_size(hp), hd = hp.head_dim;
+    return 2 * g + g * hd + g * k_attn_tile + 2 * k_attn_tile * hd + 16;
+}
+
+}  // namespace
+
+int64_t forward_scratch::attn_work_floats(const model_hparams& hp) { return attn_work_size(hp); }
+
+void forward_scratch::reserve(const model_hparams& hp, int64_t n_tok, int n_threads) {
     auto grow = [](auto& v, int64_t n) {
         if (v.size() < size_t(n)) v.resize(size_t(n));
     };
@@ -29,80 +58,124 @@ void forward_scratch::reserve(const model_hparams& hp, int64_t n_tok, int64_t n_
     grow(attn, n_tok * hp.n_embd_q());
     grow(gate, n_tok * hp.n_ff);
     grow(up, n_tok * hp.n_ff);
-    grow(scores, int64_t(n_threads) * (n_slots + 2 * hp.head_dim));
-    grow(qconv, int64_t(n_threads) * hp.head_dim * int64_t(sizeof(float)));
+    grow(rope_cs, n_tok * hp.n_rot);
+    grow(attn_work, int64_t(n_threads) * attn_work_size(hp));
 }
 
 uint64_t forward_scratch::bytes() const noexcept {
     return (x.capacity() + cur.capacity() + q.capacity() + k.capacity() + v.capacity() + attn.capacity() + gate.capacity() +
-            up.capacity() + scores.capacity()) * sizeof(float) + qconv.capacity() + act.capacity();
+            up.capacity() + rope_cs.capacity() + attn_work.capacity()) * sizeof(float) +
+           (tok_lo.capacity() + tok_hi.capacity()) * sizeof(int64_t) + act.capacity();
 }
 
 namespace {
 
+// cos and sin of token t's RoPE angles, computed once per batch instead of once per layer and
+// head: theta_i = pos · base^(-2i/n_rot), stepped by repeated multiplication in f32 (formats.md
+// §6.4), exactly as ops.cpp's rope.
+void rope_angles(const model_hparams& hp, int32_t pos, float* cs) {
+    const float theta_scale = std::pow(hp.rope_freq_base, -2.0f / float(hp.n_rot));
+    float theta = float(pos);
+    for (int64_t i = 0; i < hp.n_rot / 2; ++i) {
+        const float t = hp.rope_freq_scale * theta;
+        cs[2 * i] = std::cos(t);
+        cs[2 * i + 1] = std::sin(t);
+        theta *= theta_scale;
+    }
+}
+
+void rope_apply(const model_hparams& hp, float* v, int64_t n_heads, const float* cs) {
+    const int64_t half = hp.n_rot / 2;
+    const bool norm = hp.rope == rope_type::norm;
+    for (int64_t h = 0; h < n_heads; ++h) {
+        float* x = v + h * hp.head_dim;
+        for (int64_t i = 0; i < half; ++i) {
+            const int64_t a = norm ? 2 * i : i;
+            const int64_t b = norm ? 2 * i + 1 : i + half;
+            const float x0 = x[a], x1 = x[b];
+            x[a] = x0 * cs[2 * i] - x1 * cs[2 * i + 1];
+            x[b] = x0 * cs[2 * i + 1] + x1 * cs[2 * i];
+        }
+    }
+}
+
+// Runs f(t) for each token: inline for one token, split over the pool for a batch.
+template <class F> void per_token(thread_pool& pool, int64_t n, F&& f) {
+    if (n == 1) {
+        f(int64_t(0));
+        return;
+    }
+    pool.parallel_for(n, 1, [&](int64_t b, int64_t e) {
+        for (int64_t t = b; t < e; ++t) f(t);
+    });
+}
+
 // out (n_tok, n_head * head_dim) = softmax(q kᵀ / sqrt(head_dim)) v over the slots each token
-// may see (the cache's mask). Keys and values are read in the cache's storage types; queries
-// are converted once per head to the key type's dot-product format, as llama.cpp does.
-void attention(const model_hparams& hp, const kv_cache& kv, int64_t layer, const forward_batch& b, const float* q,
-               float* out, forward_scratch& s, thread_pool& pool) {
-    const int64_t hd = hp.head_dim;
-    const int64_t group = hp.n_head / hp.n_head_kv;
+// sees (from the cache's mask), visited in position order. One task is a token and a group of query heads that
+// share a KV head, so every key and value row is read once for the group; keys are taken a tile
+// at a time with an online softmax, so nothing grows with the context.
+void attention(const model_hparams& hp, const kv_cache& kv, int64_t layer, int64_t n_tok, const float* q, float* out,
+               forward_scratch& s, thread_pool& pool) {
+    const int64_t hd = hp.head_dim, group = group_size(hp);
     const float scale = 1.0f / std::sqrt(float(hd));
-    const int64_t n_slots = kv.capacity();
-    const int64_t n_tok = int64_t(b.tokens.size());
-    const auto& kk = kernels::get(kv.params().type_k);
-    const auto& kq = kernels::get(kk.vec_dot_type);
-    const auto& kvv = kernels::get(kv.params().type_v);
-    const size_t k_head_bytes = row_bytes(kv.params().type_k, hd);
-    const size_t v_head_bytes = row_bytes(kv.params().type_v, hd);
-    const bool v_is_f32 = kv.params().type_v == ggml_type::f32;
-    pool.run([&](int ith, int nth) {
-        float* scores = s.scores.data() + int64_t(ith) * (n_slots + 2 * hd);
-        float* vtmp = scores + n_slots;
-        std::byte* qc = s.qconv.data() + size_t(ith) * size_t(hd) * sizeof(float);
-        for (int64_t job = ith; job < n_tok * hp.n_head; job += nth) {
-            const int64_t t = job / hp.n_head, h = job % hp.n_head, g = h / group;
-            const float* qh = q + t * hp.n_embd_q() + h * hd;
-            const void* qd = qh;
-            if (kk.vec_dot_type != ggml_type::f32) {
-                kq.from_float(qh, qc, hd);
-                qd = qc;
-            }
-            const seq_id sq = b.seq[size_t(t)];
-            const int32_t p = b.pos[size_t(t)];
-            float mx = -INFINITY;
-            for (int64_t c = 0; c < n_slots; ++c) {
-                if (!kv.visible(c, sq, p)) {
-                    scores[c] = -INFINITY;
-                    continue;
+    const ggml_type tk = kv.params().type_k, tv = kv.params().type_v;
+    const size_t k_head_bytes = row_bytes(tk, hd), v_head_bytes = row_bytes(tv, hd);
+    const attention_kernels& ak = attention_kernels_active();
+    const auto& kconv = kernels::get(tk);
+    const auto& vconv = kernels::get(tv);
+    // Enough tasks for every thread to have a few, so a late thread's share can be taken over:
+    // a single token splits its head groups further.
+    const int64_t base = n_tok * hp.n_head_kv;
+    const int64_t n_sub = std::min<int64_t>(group, std::max<int64_t>(1, (4 * pool.size() + base - 1) / base));
+    const int64_t per_sub = (group + n_sub - 1) / n_sub;
+    const int64_t work_floats = attn_work_size(hp);
+    pool.run_tasks(base * n_sub, [&](int64_t task, int tid) {
+        const int64_t t = task / (hp.n_head_kv * n_sub);
+        const int64_t g = task / n_sub % hp.n_head_kv;
+        const int64_t h0 = g * group + task % n_sub * per_sub;
+        const int64_t h1 = std::min(h0 + per_sub, (g + 1) * group);
+        if (h0 >= h1) return;
+        const int64_t R = h1 - h0;
+        float* w = s.attn_work.data() + int64_t(tid) * work_floats;
+        attn_rows r;
+        r.q = q + t * hp.n_embd_q() + h0 * hd;
+        r.n_rows = R;
+        r.head_dim = hd;
+        r.scale = scale;
+        r.m = w;
+        r.l = w + group;
+        r.acc = w + 2 * group;
+        r.scores = r.acc + group * hd;
+        float* ktile = r.scores + group * k_attn_tile;
+        float* vtile = ktile + k_attn_tile * hd;
+        r.tile = ktile;
+        std::fill(r.m, r.m + R, -INFINITY);
+        std::fill(r.l, r.l + R, 0.0f);
+        std::fill(r.acc, r.acc + R * hd, 0.0f);
+        const seq_slots& ss = s.seqs[size_t(s.tok_seq[size_t(t)])];
+        const std::byte* kb = kv.k_row(layer, 0) + size_t(g) * k_head_bytes;
+        const std::byte* vb = kv.v_row(layer, 0) + size_t(g) * v_head_bytes;
+        for (int64_t j0 = s.tok_lo[size_t(t)]; j0 < s.tok_hi[size_t(t)]; j0 += k_attn_tile) {
+            const int64_t n = std::min(k_attn_tile, s.tok_hi[size_t(t)] - j0);
+            const int32_t* idx = ss.slot.data() + j0;
+            if (tk == ggml_type::f16 && tv == ggml_type::f16) {
+                ak.attend_f16(r, reinterpret_cast<const uint16_t*>(kb), int64_t(kv.k_row_bytes() / 2),
+                              reinterpret_cast<const uint16_t*>(vb), int64_t(kv.v_row_bytes() / 2), idx, n);
+            } else if (tk == ggml_type::f32 && tv == ggml_type::f32) {
+                ak.attend_f32(r, reinterpret_cast<const float*>(kb), int64_t(kv.k_row_bytes() / 4),
+                              reinterpret_cast<const float*>(vb), int64_t(kv.v_row_bytes() / 4), idx, n);
+            } else {  // other types (q8_0, mixed): convert the tile
+                for (int64_t j = 0; j < n; ++j) {
+                    kconv.to_float(kb + size_t(idx[j]) * kv.k_row_bytes(), ktile + j * hd, hd);
+                    vconv.to_float(vb + size_t(idx[j]) * kv.v_row_bytes(), vtile + j * hd, hd);
                 }
-                float dot;
-                kk.vec_dot(hd, &dot, kv.k_row(layer, c) + size_t(g) * k_head_bytes, qd);
-                scores[c] = dot * scale;
-                mx = std::max(mx, scores[c]);
+                ak.attend_f32(r, ktile, hd, vtile, hd, k_iota.data(), n);
             }
-            double sum = 0;
-            for (int64_t c = 0; c < n_slots; ++c) {
-                scores[c] = scores[c] == -INFINITY ? 0.0f : std::exp(scores[c] - mx);
-                sum += scores[c];
-            }
-            const float inv = float(1.0 / sum);
-            float* o = out + t * hp.n_embd_q() + h * hd;
-            std::fill(o, o + hd, 0.0f);
-            for (int64_t c = 0; c < n_slots; ++c) {
-                if (scores[c] == 0.0f) continue;
-                // With a 16-bit (or smaller) V cache llama.cpp multiplies the values by the
-                // attention weights rounded to f16; doing the same keeps perplexity and KL
-                // divergence figures comparable with its own (a measurable effect on Q8_0 KLD).
-                const float w = v_is_f32 ? scores[c] * inv : fp16_to_fp32(fp32_to_fp16(scores[c] * inv));
-                const std::byte* vrow = kv.v_row(layer, c) + size_t(g) * v_head_bytes;
-                const float* vh = reinterpret_cast<const float*>(vrow);
-                if (!v_is_f32) {
-                    kvv.to_float(vrow, vtmp, hd);
-                    vh = vtmp;
-                }
-                for (int64_t d = 0; d < hd; ++d) o[d] += w * vh[d];
-            }
+        }
+        for (int64_t i = 0; i < R; ++i) {
+            float* o = out + t * hp.n_embd_q() + (h0 + i) * hd;
+            const float inv = r.l[i] > 0 ? 1.0f / r.l[i] : 0.0f;  // l = 0: the token sees no slot
+            for (int64_t d = 0; d < hd; ++d) o[d] = r.acc[i * hd + d] * inv;
         }
     });
 }
@@ -113,37 +186,74 @@ void decoder_forward(const model::impl& m, kv_cache& kv, thread_pool& pool, forw
                      float* logits) {
     const model_hparams& hp = m.hp;
     const int64_t n = int64_t(b.tokens.size());
-    const int64_t d = hp.n_embd;
-    s.reserve(hp, n, kv.capacity(), pool.size());
+    const int64_t d = hp.n_embd, nq = hp.n_embd_q(), nkv = hp.n_embd_kv();
+    s.reserve(hp, n, pool.size());
     float* x = s.x.data();
     float* cur = s.cur.data();
+    const attention_kernels& ak = attention_kernels_active();
+
+    // What each token sees and its RoPE angles are the same in every layer.
+    s.tok_seq.assign(size_t(n), -1);
+    s.tok_lo.resize(size_t(n));
+    s.tok_hi.resize(size_t(n));
+    std::array<int32_t, k_max_sequences> seq_index;
+    seq_index.fill(-1);
+    int32_t n_seqs = 0;
+    for (int64_t t = 0; t < n; ++t) {
+        const seq_id sq = b.seq[size_t(t)];
+        if (seq_index[size_t(sq)] < 0) {
+            seq_index[size_t(sq)] = n_seqs;
+            if (s.seqs.size() <= size_t(n_seqs)) s.seqs.emplace_back();
+            kv.slots_by_position(sq, s.seqs[size_t(n_seqs)]);
+            ++n_seqs;
+        }
+        s.tok_seq[size_t(t)] = seq_index[size_t(sq)];
+        std::tie(s.tok_lo[size_t(t)], s.tok_hi[size_t(t)]) = kv.visible_range(s.seqs[size_t(s.tok_seq[size_t(t)])], b.pos[size_t(t)]);
+    }
+    per_token(pool, n, [&](int64_t t) { rope_angles(hp, b.pos[size_t(t)], s.rope_cs.data() + t * hp.n_rot); });
 
     get_rows(m.token_embd, b.tokens.data(), n, x);
+    if (hp.n_layer > 0)
+        per_token(pool, n, [&](int64_t t) { rms_norm(x + t * d, m.layers[0].attn_norm.data(), cur + t * d, d, hp.rms_eps); });
 
     for (int64_t il = 0; il < hp.n_layer; ++il) {
         const decoder_layer& L = m.layers[size_t(il)];
         if (b.abort && b.abort->load(std::memory_order_relaxed)) fail(errc::cancelled, "decode: cancelled");
 
-        for (int64_t t = 0; t < n; ++t) rms_norm(x + t * d, L.attn_norm.data(), cur + t * d, d, hp.rms_eps);
+        // cur = rms_norm(x) · attn_norm here (done at the end of the previous layer)
         matmul(L.wq, cur, n, s.q.data(), pool, s.act);
         matmul(L.wk, cur, n, s.k.data(), pool, s.act);
         matmul(L.wv, cur, n, s.v.data(), pool, s.act);
-        for (int64_t t = 0; t < n; ++t) {
-            const int32_t p = b.pos[size_t(t)];
-            rope(s.q.data() + t * hp.n_embd_q(), hp.n_head, hp.head_dim, hp.n_rot, p, hp.rope_freq_base, hp.rope_freq_scale, hp.rope);
-            rope(s.k.data() + t * hp.n_embd_kv(), hp.n_head_kv, hp.head_dim, hp.n_rot, p, hp.rope_freq_base, hp.rope_freq_scale, hp.rope);
-            kv.store(il, b.slots[size_t(t)], s.k.data() + t * hp.n_embd_kv(), s.v.data() + t * hp.n_embd_kv());
-        }
-        attention(hp, kv, il, b, s.q.data(), s.attn.data(), s, pool);
+        per_token(pool, n, [&](int64_t t) {
+            const float* cs = s.rope_cs.data() + t * hp.n_rot;
+            rope_apply(hp, s.q.data() + t * nq, hp.n_head, cs);
+            rope_apply(hp, s.k.data() + t * nkv, hp.n_head_kv, cs);
+            kv.store(il, b.slots[size_t(t)], s.k.data() + t * nkv, s.v.data() + t * nkv);
+        });
+        attention(hp, kv, il, n, s.q.data(), s.attn.data(), s, pool);
         matmul(L.wo, s.attn.data(), n, cur, pool, s.act);
-        for (int64_t i = 0; i < n * d; ++i) x[i] += cur[i];
+        per_token(pool, n, [&](int64_t t) {
+            float* xt = x + t * d;
+            float* ct = cur + t * d;
+            for (int64_t i = 0; i < d; ++i) xt[i] += ct[i];
+            rms_norm(xt, L.ffn_norm.data(), ct, d, hp.rms_eps);
+        });
 
-        for (int64_t t = 0; t < n; ++t) rms_norm(x + t * d, L.ffn_norm.data(), cur + t * d, d, hp.rms_eps);
         matmul(L.w_gate, cur, n, s.gate.data(), pool, s.act);
         matmul(L.w_up, cur, n, s.up.data(), pool, s.act);
-        swiglu(s.gate.data(), s.up.data(), n * hp.n_ff);
+        if (n == 1) {
+            ak.silu_mul(s.gate.data(), s.up.data(), hp.n_ff);
+        } else {
+            pool.parallel_for(n * hp.n_ff, 4096, [&](int64_t i0, int64_t i1) { ak.silu_mul(s.gate.data() + i0, s.up.data() + i0, i1 - i0); });
+        }
         matmul(L.w_down, s.gate.data(), n, cur, pool, s.act);
-        for (int64_t i = 0; i < n * d; ++i) x[i] += cur[i];
+        const float* next_norm = il + 1 < hp.n_layer ? m.layers[size_t(il + 1)].attn_norm.data() : nullptr;
+        per_token(pool, n, [&](int64_t t) {
+            float* xt = x + t * d;
+            const float* ct = cur + t * d;
+            for (int64_t i = 0; i < d; ++i) xt[i] += ct[i];
+            if (next_norm) rms_norm(xt, next_norm, cur + t * d, d, hp.rms_eps);
+        });
     }
 
     // Only the rows whose logits were asked for go through the (large) output projection.

@@ -20,11 +20,15 @@ struct forward_scratch {
     std::vector<float> attn;    // (n_tok, n_head * head_dim)
     std::vector<float> gate;    // (n_tok, n_ff)
     std::vector<float> up;      // (n_tok, n_ff)
-    std::vector<float> scores;  // (n_threads, n_slots + 2 * head_dim) per-thread attention work
-    std::vector<std::byte> qconv;  // (n_threads, head_dim) queries converted for the K dot product
-    std::vector<std::byte> act; // activations converted for the weight type's dot product
+    std::vector<float> rope_cs;    // (n_tok, n_rot / 2, 2) cos and sin of each token's angles
+    std::vector<float> attn_work;  // (n_threads, attn_work_floats) online-softmax state and tiles
+    std::vector<seq_slots> seqs;   // cache slots of each sequence in the batch, by position
+    std::vector<int32_t> tok_seq;  // (n_tok) index into seqs
+    std::vector<int64_t> tok_lo, tok_hi;  // (n_tok) the range of seqs[tok_seq[t]] token t sees
+    std::vector<std::byte> act;    // activations converted for the weight type's dot product
 
-    void reserve(const model_hparams& hp, int64_t n_tok, int64_t n_slots, int n_threads);
+    void reserve(const model_hparams& hp, int64_t n_tok, int n_threads);
+    static int64_t attn_work_floats(const model_hparams& hp);
     uint64_t bytes() const noexcept;
 };
 

@@ -88,9 +88,42 @@ bool kv_cache::place(std::span<const seq_id> seq, std::span<const int32_t> pos, 
         slots.clear();
         return false;
     }
-    for (size_t i = 0; i < n; ++i) cells_[size_t(slots[i])] = cell{pos[i], uint64_t(1) << seq[i], tokens[i]};
+    for (size_t i = 0; i < n; ++i) {
+        cells_[size_t(slots[i])] = cell{pos[i], uint64_t(1) << seq[i], tokens[i]};
+        extent_ = std::max(extent_, slots[i] + 1);
+    }
     head_ = (slots.back() + 1) % cap;
     return true;
+}
+
+void kv_cache::slots_by_position(seq_id s, seq_slots& out) const {
+    out.slot.clear();
+    out.pos.clear();
+    bool sorted = true;
+    for (int64_t c = 0; c < extent_; ++c) {
+        const cell& cl = cells_[size_t(c)];
+        if (!cl.has(s)) continue;
+        if (!out.pos.empty() && cl.pos < out.pos.back()) sorted = false;
+        out.slot.push_back(int32_t(c));
+        out.pos.push_back(cl.pos);
+    }
+    if (sorted) return;  // the usual case: slots filled in position order
+    std::vector<std::pair<int32_t, int32_t>> by_pos(out.slot.size());
+    for (size_t i = 0; i < by_pos.size(); ++i) by_pos[i] = {out.pos[i], out.slot[i]};
+    std::sort(by_pos.begin(), by_pos.end());
+    for (size_t i = 0; i < by_pos.size(); ++i) {
+        out.pos[i] = by_pos[i].first;
+        out.slot[i] = by_pos[i].second;
+    }
+}
+
+std::pair<int64_t, int64_t> kv_cache::visible_range(const seq_slots& ss, int32_t p) const noexcept {
+    // visible(): pos <= p, and pos > p - W with a window
+    const auto hi = std::upper_bound(ss.pos.begin(), ss.pos.end(), p);
+    auto lo = ss.pos.begin();
+    if (params_.window > 0 && int64_t(p) - params_.window >= INT32_MIN)
+        lo = std::upper_bound(ss.pos.begin(), hi, int32_t(int64_t(p) - params_.window));
+    return {lo - ss.pos.begin(), hi - ss.pos.begin()};
 }
 
 void kv_cache::unplace(std::span<const int64_t> slots) {
@@ -174,6 +207,7 @@ void kv_cache::seq_shift(seq_id s, int32_t p0, int32_t p1, int32_t delta) {
 void kv_cache::clear() {
     std::fill(cells_.begin(), cells_.end(), cell{});
     head_ = 0;
+    extent_ = 0;
 }
 
 void kv_cache::store(int64_t layer, int64_t slot, const float* k, const float* v) {

@@ -164,6 +164,15 @@ TEST_CASE("gemm agrees with vec_dot for every type, shape and tail") {
     }
 }
 
+TEST_CASE("gemm agrees with vec_dot on model-sized float problems (several column chunks, many row groups)") {
+    // stories260K's shapes: k = 64 and 172 (more than one column chunk), up to 512 rows, a prompt of 10.
+    std::mt19937 rng(5);
+    for (ggml_type t : {ggml_type::f32, ggml_type::f16, ggml_type::bf16})
+        for (auto [k, rows] : {std::pair<int64_t, int64_t>{64, 512}, {172, 64}, {64, 172}, {300, 97}, {1000, 40}})
+            for (int64_t toks : {10, 13, 40})
+                check_problem(random_problem(rng, t, k, rows, toks), false);
+}
+
 TEST_CASE("gemm is exact when every sum is a small integer") {
     // Unit scales and activation quants in -15..15 (as in the vec_dot harness): every partial sum
     // is an integer below 2^24, so every summation order gives the reference's value.

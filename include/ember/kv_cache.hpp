@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "ember/model.hpp"
@@ -30,6 +31,14 @@ struct kv_cache_params {
     int64_t window = 0;                     // sliding window W (0 = full attention)
     ggml_type type_k = ggml_type::f16;      // f32, f16 or q8_0
     ggml_type type_v = ggml_type::f16;      // f32, f16 or q8_0
+};
+
+// The slots of one sequence in increasing position order (ties: increasing slot), with the
+// positions they hold. Attention visits keys in this order, so its result does not depend on
+// where in the cache (ring buffer, shifted, shared) each token was stored.
+struct seq_slots {
+    std::vector<int32_t> slot;
+    std::vector<int32_t> pos;
 };
 
 class kv_cache {
@@ -62,6 +71,13 @@ public:
         const cell& c = cells_[size_t(slot)];
         return c.has(s) && c.pos <= p && (params_.window == 0 || c.pos > p - params_.window);
     }
+    // The slots of sequence s by position. Only slots that may be occupied are examined.
+    void slots_by_position(seq_id s, seq_slots& out) const;
+    // The part [first, second) of `ss` (from slots_by_position(s)) that a query of sequence s at
+    // position p sees: the same slots as visible(), as one range.
+    std::pair<int64_t, int64_t> visible_range(const seq_slots& ss, int32_t p) const noexcept;
+    // 1 + the highest slot that may be occupied (every slot from here on is empty).
+    int64_t extent() const noexcept { return extent_; }
 
     // Finds a slot for each (seq, pos, token) of a batch, reusing slots that no future query can
     // see when a window is set. Returns false (changing nothing) when they do not all fit.
@@ -95,14 +111,18 @@ public:
     // Raw state for saving/restoring (see context::save_state).
     std::span<std::byte> k_data() noexcept { return k_; }
     std::span<std::byte> v_data() noexcept { return v_; }
-    std::span<cell> mutable_cells() noexcept { return cells_; }
+    std::span<cell> mutable_cells() noexcept {
+        extent_ = capacity();  // the caller may fill any slot
+        return cells_;
+    }
 
 private:
     kv_cache_params params_;
     model_hparams hp_;
     int64_t n_layer_, n_embd_kv_;
     size_t k_row_bytes_, v_row_bytes_;
-    int64_t head_ = 0;  // where the next slot search starts (round robin)
+    int64_t head_ = 0;    // where the next slot search starts (round robin)
+    int64_t extent_ = 0;  // slots at or past it are empty
     std::vector<cell> cells_;
     std::vector<std::byte> k_;  // (n_layer, n_slots) rows of n_embd_kv elements of type_k
     std::vector<std::byte> v_;  // (n_layer, n_slots) rows of n_embd_kv elements of type_v
