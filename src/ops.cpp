@@ -103,16 +103,17 @@ void matmul(const weight& w, const float* x, int64_t n_tok, float* y, thread_poo
     }
 
     // Batches: the gemm converts groups of gemm_rows rows once and runs every token past them.
-    // Threads take contiguous runs of row groups; when there are too few groups to keep every
-    // thread busy, the tokens are split too (each thread then converts its rows itself).
+    // With enough groups, they are cut into a few runs per thread that any thread may claim, so
+    // a thread that is descheduled or slower is made up for by the other; with too few groups to
+    // keep every thread busy, the tokens are split too (each thread then converts its rows itself).
     const int64_t group = k.gemm_rows;
     const int64_t n_groups = (w.rows + group - 1) / group;
     const int nth = pool.size();
-    const int row_parts = int(std::min<int64_t>(nth, n_groups));
-    const int tok_parts = std::max(1, int(std::min<int64_t>(nth / row_parts, n_tok)));
-    pool.run([&](int ith, int) {
-        if (ith >= row_parts * tok_parts) return;
-        const int rp = ith % row_parts, tp = ith / row_parts;
+    const int64_t k_runs_per_thread = 4;
+    const int row_parts = int(n_groups >= k_runs_per_thread * nth ? k_runs_per_thread * nth : std::min<int64_t>(nth, n_groups));
+    const int tok_parts = row_parts >= nth ? 1 : std::max(1, int(std::min<int64_t>(nth / row_parts, n_tok)));
+    pool.run_tasks(int64_t(row_parts) * tok_parts, [&](int64_t task, int tid) {
+        const int rp = int(task % row_parts), tp = int(task / row_parts);
         const int64_t r0 = std::min(w.rows, n_groups * rp / row_parts * group);
         const int64_t r1 = std::min(w.rows, n_groups * (rp + 1) / row_parts * group);
         const int64_t t0 = n_tok * tp / tok_parts, t1 = n_tok * (tp + 1) / tok_parts;
@@ -127,7 +128,7 @@ void matmul(const weight& w, const float* x, int64_t n_tok, float* y, thread_poo
         a.act_row_bytes = act_row;
         a.y = y + t0 * w.rows + r0;
         a.y_stride = w.rows;
-        a.work = base + act_bytes + work * size_t(ith);
+        a.work = base + act_bytes + work * size_t(tid);
         k.gemm(a);
     });
 }

@@ -163,6 +163,57 @@ TEST_CASE("ember tokenize prints the ids") {
     CHECK(nb.out == "16641 2303 29949 29901\n");
 }
 
+TEST_CASE("ember mkmodel writes a model that ember bench measures in llama-bench's JSON fields") {
+    const auto out = test::tmp_dir() / "cli_mkmodel_tiny_q4km.gguf";
+    std::filesystem::remove(out);
+    const auto mk = run_cli({"mkmodel", "--preset", "tiny", "--type", "Q4_K_M", "--vocab", test::shared("vocab/ggml-vocab-llama-spm.gguf").string(),
+                             "-o", out.string(), "--seed", "3"});
+    REQUIRE(mk.exit_code == 0);
+    REQUIRE(std::filesystem::exists(out));
+    const auto info = run_cli({"info", "-m", out.string()});
+    CHECK(info.exit_code == 0);
+    CHECK(info.out.find("llama.embedding_length") != std::string::npos);
+
+    for (const char* mmp : {"1", "0"}) {
+        const auto b = run_cli({"bench", "-m", out.string(), "-p", "32", "-n", "8", "-r", "2", "-t", "1", "-mmp", mmp, "-o", "json"});
+        REQUIRE(b.exit_code == 0);
+        const auto j = test::json::parse(b.out);
+        REQUIRE(j.size() == 2);
+        CHECK(j[0]["n_prompt"].as_int() == 32);
+        CHECK(j[0]["n_gen"].as_int() == 0);
+        CHECK(j[1]["n_prompt"].as_int() == 0);
+        CHECK(j[1]["n_gen"].as_int() == 8);
+        CHECK(j[0]["use_mmap"].k == test::json::kind::boolean);
+        CHECK(j[0]["use_mmap"].b == (std::string(mmp) == "1"));
+        for (size_t i = 0; i < 2; ++i) {
+            CHECK(j[i]["avg_ts"].num > 0);
+            CHECK(j[i]["samples_ts"].size() == 2);
+            CHECK(j[i]["n_threads"].as_int() == 1);
+            CHECK(j[i]["model_n_params"].as_int() > 0);
+            CHECK(j[i]["model_size"].as_int() > 0);
+            CHECK(j[i]["peak_rss_bytes"].as_int() > 0);
+            CHECK(j[i]["model_type"].str.find("Q4_K") != std::string::npos);
+        }
+        CHECK(j[1]["gen_bandwidth_gbs"].num > 0);
+    }
+    const auto md = run_cli({"bench", "-m", out.string(), "-p", "16", "-n", "0", "-r", "1"});
+    CHECK(md.exit_code == 0);
+    CHECK(md.out.find("pp16") != std::string::npos);
+    const auto csv = run_cli({"bench", "-m", out.string(), "-p", "0", "-n", "4", "-r", "1", "-o", "csv"});
+    CHECK(csv.exit_code == 0);
+    CHECK(csv.out.rfind("model_filename,model_type,", 0) == 0);
+    for (const std::vector<std::string>& bad : {std::vector<std::string>{"bench", "-m", out.string(), "-r", "0"},
+                                                {"bench", "-m", out.string(), "-p", "0", "-n", "0"},
+                                                {"bench", "-m", out.string(), "-mmp", "2"},
+                                                {"bench", "-m", out.string(), "-o", "xml"},
+                                                {"mkmodel", "--preset", "nosuch", "--type", "Q8_0", "-o", out.string()}}) {
+        const auto r = run_cli(bad);
+        CAPTURE(fmt::format("{}", fmt::join(bad, " ")));
+        CHECK(r.exit_code == 2);
+        CHECK(!r.err.empty());
+    }
+}
+
 TEST_CASE("bad arguments and bad files: one line on stderr, non-zero exit, no crash") {
     struct bad {
         std::vector<std::string> args;

@@ -203,8 +203,9 @@ TEST_CASE("matmul splits rows and tokens over threads without changing results")
     // ops.cpp's matmul against the reference loop, for batch sizes on both sides of the gemm
     // threshold and thread counts that leave uneven shares.
     std::mt19937 rng(11);
-    for (ggml_type t : {ggml_type::q4_K, ggml_type::q6_K, ggml_type::q8_0, ggml_type::f16}) {
-        const int64_t k = 512, rows = 83;
+    for (auto [t, rows] : {std::pair{ggml_type::q4_K, int64_t(83)}, {ggml_type::q6_K, int64_t(83)}, {ggml_type::q8_0, int64_t(83)},
+                           {ggml_type::f16, int64_t(83)}, {ggml_type::q4_K, int64_t(517)}, {ggml_type::q8_0, int64_t(1031)}}) {
+        const int64_t k = 512;
         problem p = random_problem(rng, t, k, rows, 0);
         detail::weight w;
         w.type = t;

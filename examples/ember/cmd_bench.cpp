@@ -41,6 +41,7 @@ bandwidth achieved during generation (bytes of every weight read per token × to
   -o, --output FORMAT      md (default), json or csv
   --cache-type-k T, --cache-type-v T   KV cache types (default f16)
   --seed S                 seed of the random tokens (default 1234)
+  --no-mmap, -mmp 0        read the model into memory (huge pages) instead of mapping it
 )";
 
 struct test_result {
@@ -51,6 +52,7 @@ struct test_result {
     std::string test_time;
     uint64_t peak_rss_bytes = 0;
     double gen_bandwidth_gbs = 0;
+    bool use_mmap = true;
 
     double avg_ns() const { return std::accumulate(samples_ns.begin(), samples_ns.end(), 0.0) / double(samples_ns.size()); }
     double stddev_ns() const { return stddev(samples_ns); }
@@ -153,14 +155,14 @@ void print_json(const std::vector<test_result>& rs) {
             "  {\n    \"build_commit\": \"ember\",\n    \"build_number\": 0,\n    \"cpu_info\": %s,\n    \"gpu_info\": \"\",\n"
             "    \"backends\": \"CPU\",\n    \"isa\": \"%s\",\n    \"model_filename\": %s,\n    \"model_type\": %s,\n    \"model_size\": %llu,\n"
             "    \"model_n_params\": %llu,\n    \"n_batch\": %lld,\n    \"n_ubatch\": %lld,\n    \"n_threads\": %lld,\n"
-            "    \"type_k\": \"%s\",\n    \"type_v\": \"%s\",\n    \"n_gpu_layers\": 0,\n    \"flash_attn\": false,\n    \"use_mmap\": true,\n"
+            "    \"type_k\": \"%s\",\n    \"type_v\": \"%s\",\n    \"n_gpu_layers\": 0,\n    \"flash_attn\": false,\n    \"use_mmap\": %s,\n"
             "    \"embeddings\": false,\n    \"n_prompt\": %lld,\n    \"n_gen\": %lld,\n    \"n_depth\": 0,\n    \"test_time\": \"%s\",\n"
             "    \"avg_ns\": %llu,\n    \"stddev_ns\": %llu,\n    \"avg_ts\": %.6f,\n    \"stddev_ts\": %.6f,\n    \"samples_ns\": [ %s ],\n"
             "    \"samples_ts\": [ %s ],\n    \"peak_rss_bytes\": %llu,\n    \"gen_bandwidth_gbs\": %.3f\n  }%s\n",
             json_str(cpu).c_str(), std::string(kernels::isa_name(kernels::active_isa())).c_str(), json_str(r.model_filename).c_str(),
             json_str(r.model_type).c_str(), (unsigned long long)r.model_size, (unsigned long long)r.model_n_params, (long long)r.n_batch,
-            (long long)r.n_batch, (long long)r.n_threads, r.type_k.c_str(), r.type_v.c_str(), (long long)r.n_prompt, (long long)r.n_gen,
-            r.test_time.c_str(), (unsigned long long)r.avg_ns(), (unsigned long long)r.stddev_ns(), r.avg_ts(), r.stddev_ts(),
+            (long long)r.n_batch, (long long)r.n_threads, r.type_k.c_str(), r.type_v.c_str(), r.use_mmap ? "true" : "false",
+            (long long)r.n_prompt, (long long)r.n_gen, r.test_time.c_str(), (unsigned long long)r.avg_ns(), (unsigned long long)r.stddev_ns(), r.avg_ts(), r.stddev_ts(),
             samples_ns.c_str(), samples_ts.c_str(), (unsigned long long)r.peak_rss_bytes, r.gen_bandwidth_gbs, i + 1 < rs.size() ? "," : "");
     }
     std::printf("]\n");
@@ -191,17 +193,23 @@ int cmd_bench(std::span<char* const> argv) {
     const int reps = a.number_or<int>({"-r", "--repetitions"}, 5);
     const std::string out = a.value({"-o", "--output"}).value_or("md");
     const uint32_t seed = a.number_or<uint32_t>({"--seed"}, 1234);
+    const bool no_mmap_flag = a.flag({"--no-mmap"});
+    const int mmp = a.number_or<int>({"-mmp", "--mmap"}, 1);
+    const bool use_mmap = !no_mmap_flag && mmp != 0;
     context_params cp = parse_context_flags(a);
     a.finish();
     if (models.empty()) throw usage_error("-m MODEL is required");
     if (n_prompt < 0 || n_gen < 0 || (n_prompt == 0 && n_gen == 0)) throw usage_error("-p and -n must not be negative, and not both 0");
     if (reps < 1) throw usage_error("-r must be at least 1");
+    if (mmp != 0 && mmp != 1) throw usage_error("-mmp must be 0 or 1");
     if (out != "md" && out != "json" && out != "csv") throw usage_error("-o must be md, json or csv");
 
     std::vector<test_result> results;
     if (out == "md") print_md_header();
     for (const auto& path : models) {
-        const auto m = model::load(path);
+        model_params mp;
+        mp.use_mmap = use_mmap;
+        const auto m = model::load(path, mp);
         const auto& voc = m->vocab();
         const int64_t n_vocab = m->hparams().n_vocab;
         std::mt19937 rng(seed);
@@ -220,6 +228,7 @@ int cmd_bench(std::span<char* const> argv) {
             context ctx(m, p);
             test_result r;
             r.model_filename = path;
+            r.use_mmap = use_mmap;
             r.model_type = m->description();
             r.model_size = m->weight_bytes();
             r.model_n_params = m->n_params();
