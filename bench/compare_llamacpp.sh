@@ -13,7 +13,8 @@
 # to compare, and more rounds show how much they move.
 #
 # Environment: EMBER (default build/examples/ember/ember), BW (default build/bench/bench_bandwidth),
-# T=2 P=512 N=128 R=3 ROUNDS=2 OUT=/tmp/ember-compare. Needs jq. Never builds llama.cpp.
+# T=2 P=512 N=128 R=3 ROUNDS=2 OUT=/tmp/ember-compare, EMBER_FLAGS and LLAMA_FLAGS (extra options
+# for each tool, e.g. EMBER_FLAGS="-mmp 0"). Needs jq. Never builds llama.cpp.
 set -euo pipefail
 
 if [[ $# -lt 2 ]]; then
@@ -26,6 +27,8 @@ EMBER=${EMBER:-build/examples/ember/ember}
 BW=${BW:-build/bench/bench_bandwidth}
 T=${T:-2} P=${P:-512} N=${N:-128} R=${R:-3} ROUNDS=${ROUNDS:-2}
 OUT=${OUT:-/tmp/ember-compare}
+read -r -a ember_flags <<< "${EMBER_FLAGS:-}"
+read -r -a llama_flags <<< "${LLAMA_FLAGS:-}"
 mkdir -p "$OUT"
 for tool in "$EMBER" "$LLAMA_BENCH"; do
     [[ -x $tool ]] || { echo "not executable: $tool" >&2; exit 1; }
@@ -49,7 +52,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a != "nan") printf "
 fmt() { awk -v a="$1" 'BEGIN { if (a == "nan") printf "-"; else printf "%.2f", a }'; }
 
 echo "bandwidth probe (before): $(probe before)"
-echo "ember: $EMBER   llama-bench: $LLAMA_BENCH   threads $T, pp$P, tg$N, $R repetitions, $ROUNDS rounds"
+echo "ember: $EMBER ${EMBER_FLAGS:-}   llama-bench: $LLAMA_BENCH ${LLAMA_FLAGS:-}   threads $T, pp$P, tg$N, $R repetitions, $ROUNDS rounds"
 for round in $(seq 1 "$ROUNDS"); do
     echo
     echo "round $round ($(date -u +%H:%M:%S), load average $(cut -d' ' -f1-3 /proc/loadavg))"
@@ -59,9 +62,9 @@ for round in $(seq 1 "$ROUNDS"); do
     for m in "$@"; do
         base=$(basename "$m" .gguf)
         e="$OUT/ember-$base-r$round.json" l="$OUT/llama-$base-r$round.json" e1="$OUT/ember1t-$base-r$round.json"
-        "$EMBER" bench -m "$m" -t "$T" -p "$P" -n "$N" -r "$R" -o json > "$e"
-        "$LLAMA_BENCH" -m "$m" -t "$T" -p "$P" -n "$N" -r "$R" -o json > "$l" 2> "$OUT/llama-$base-r$round.log"
-        "$EMBER" bench -m "$m" -t 1 -p "$P" -n 0 -r "$R" -o json > "$e1"
+        "$EMBER" bench -m "$m" -t "$T" -p "$P" -n "$N" -r "$R" "${ember_flags[@]}" -o json > "$e"
+        "$LLAMA_BENCH" -m "$m" -t "$T" -p "$P" -n "$N" -r "$R" "${llama_flags[@]}" -o json > "$l" 2> "$OUT/llama-$base-r$round.log"
+        "$EMBER" bench -m "$m" -t 1 -p "$P" -n 0 -r "$R" "${ember_flags[@]}" -o json > "$e1"
         epp=$(ts "$e" "$P" 0) etg=$(ts "$e" 0 "$N") lpp=$(ts "$l" "$P" 0) ltg=$(ts "$l" 0 "$N") e1pp=$(ts "$e1" "$P" 0)
         bw=$(field "$e" 0 "$N" gen_bandwidth_gbs)
         rss=$(jq -r '[.[].peak_rss_bytes] | max / 1e9 * 100 | round / 100' "$e")

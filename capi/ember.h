@@ -140,7 +140,8 @@ typedef bool (*ember_progress_fn)(float progress, void* user_data);
 
 typedef struct ember_model_params {
     size_t struct_size;
-    bool use_mmap;                /* true: map the file; false: read it into memory */
+    bool use_mmap;                /* true (default): map the file; false: read it into memory on
+                                     huge pages (slower start, faster generation) */
     bool check_tensors;           /* false; true: also scan every weight for NaN/Inf (slow) */
     ember_progress_fn progress;   /* NULL, or called while loading; may cancel */
     void* progress_user_data;

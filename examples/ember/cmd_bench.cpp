@@ -41,7 +41,9 @@ bandwidth achieved during generation (bytes of every weight read per token × to
   -o, --output FORMAT      md (default), json or csv
   --cache-type-k T, --cache-type-v T   KV cache types (default f16)
   --seed S                 seed of the random tokens (default 1234)
-  --no-mmap, -mmp 0        read the model into memory (huge pages) instead of mapping it
+  -mmp, --mmap 0|1         0 (default): read the model into memory, on huge pages; 1: map the
+                           file (llama-bench's default; generation is slower)
+  --no-mmap                the same as -mmp 0
 )";
 
 struct test_result {
@@ -194,7 +196,7 @@ int cmd_bench(std::span<char* const> argv) {
     const std::string out = a.value({"-o", "--output"}).value_or("md");
     const uint32_t seed = a.number_or<uint32_t>({"--seed"}, 1234);
     const bool no_mmap_flag = a.flag({"--no-mmap"});
-    const int mmp = a.number_or<int>({"-mmp", "--mmap"}, 1);
+    const int mmp = a.number_or<int>({"-mmp", "--mmap"}, 0);
     const bool use_mmap = !no_mmap_flag && mmp != 0;
     context_params cp = parse_context_flags(a);
     a.finish();

@@ -37,6 +37,7 @@ as llama.cpp's perplexity tool does. Prints the running value after each chunk a
   --cache-type-k T, --cache-type-v T   KV cache types: f32, f16 (default) or q8_0
   --kl-divergence          also compare with a base model (needs --base)
   --base FILE              the base model for --kl-divergence (e.g. the F32 model)
+  --mmap                   map the model files instead of reading them into memory
 )";
 
 std::string read_file(const std::string& path) {
@@ -129,6 +130,9 @@ int cmd_perplexity(std::span<char* const> argv) {
     const std::string model_path = a.required({"-m", "--model"});
     const std::string text_path = a.required({"-f", "--file"});
     const bool kl = a.flag({"--kl-divergence"});
+    model_params mp;
+    mp.use_mmap = a.flag({"--mmap"});
+    if (a.flag({"--no-mmap"})) mp.use_mmap = false;
     const auto base_path = a.value({"--base", "--kl-divergence-base"});
     const int64_t max_chunks = a.number_or<int64_t>({"--chunks"}, -1);
     const auto batch_flag = a.number<int64_t>({"-b", "--batch-size"});
@@ -141,12 +145,12 @@ int cmd_perplexity(std::span<char* const> argv) {
     if (kl && !base_path) throw usage_error("--kl-divergence needs --base BASE_MODEL");
     if (base_path && !kl) throw usage_error("--base is only used with --kl-divergence");
 
-    const auto m = model::load(model_path);
+    const auto m = model::load(model_path, mp);
     const vocab& voc = m->vocab();
     if (voc.add_eos()) throw error(errc::unsupported, model_path + ": perplexity needs a vocabulary that does not add EOS");
     std::shared_ptr<const model> base;
     if (kl) {
-        base = model::load(*base_path);
+        base = model::load(*base_path, mp);
         if (base->hparams().n_vocab != m->hparams().n_vocab)
             throw error(errc::invalid_argument, "the base model's vocabulary differs from the model's");
     }

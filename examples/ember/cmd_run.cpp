@@ -41,7 +41,9 @@ model and context:
   --no-context-shift       stop when the cache is full instead of shifting it
   --cache-type-k T         type of cached keys: f32, f16 (default) or q8_0
   --cache-type-v T         type of cached values: f32, f16 (default) or q8_0
-  --no-mmap                read the model into memory instead of mapping it
+  --mmap                   map the model file instead of reading it into memory (starts faster
+                           and shares pages between processes; generation is slower)
+  --no-mmap                read the model into memory, on huge pages (the default)
   --save-state FILE        save the context (KV cache) after generating
   --load-state FILE        restore a saved context first; the prompt's cached prefix is reused
   -v, --verbose            print the sampler chain, memory use and more to stderr
@@ -115,7 +117,8 @@ int cmd_run(std::span<char* const> argv) {
     const auto prompt_file = a.value({"-f", "--file"});
     const int64_t n_predict = a.number_or<int64_t>({"-n", "--n-predict"}, 128);
     const bool verbose = a.flag({"-v", "--verbose"});
-    const bool no_mmap = a.flag({"--no-mmap"});
+    const bool want_mmap = a.flag({"--mmap"});
+    const bool no_mmap = a.flag({"--no-mmap"}) || !want_mmap;
     const auto save_state = a.value({"--save-state"});
     const auto load_state = a.value({"--load-state"});
     context_params cp = parse_context_flags(a);
