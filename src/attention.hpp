@@ -13,6 +13,7 @@
 // are the reference; the x86 tiers (kernels/<tier>/attention.cpp) are tested against them.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -34,6 +35,13 @@ struct attn_rows {
 };
 
 constexpr int64_t k_attn_tile = 64;  // keys per kernel call, at most
+
+// 0, 1, 2, ...: the row indices of a tile converted to a contiguous f32 buffer.
+inline constexpr std::array<int32_t, k_attn_tile> k_attn_iota = [] {
+    std::array<int32_t, k_attn_tile> a{};
+    for (int32_t i = 0; i < int32_t(k_attn_tile); ++i) a[size_t(i)] = i;
+    return a;
+}();
 
 // Keys and values of the tile: n_keys rows, row j at k + idx[j] * k_stride elements (likewise v).
 using attend_f32_fn = void (*)(const attn_rows& r, const float* k, int64_t k_stride, const float* v, int64_t v_stride,

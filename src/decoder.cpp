@@ -26,13 +26,6 @@ namespace ember::detail {
 
 namespace {
 
-// 0, 1, 2, ...: the row indices of a converted tile.
-constexpr auto k_iota = [] {
-    std::array<int32_t, k_attn_tile> a{};
-    for (int32_t i = 0; i < int32_t(k_attn_tile); ++i) a[size_t(i)] = i;
-    return a;
-}();
-
 int64_t group_size(const model_hparams& hp) { return hp.n_head / hp.n_head_kv; }
 
 // Per-thread attention scratch, in floats: m, l (group), acc (group, head_dim), scores (group,
@@ -169,7 +162,7 @@ void attention(const model_hparams& hp, const kv_cache& kv, int64_t layer, int64
                     kconv.to_float(kb + size_t(idx[j]) * kv.k_row_bytes(), ktile + j * hd, hd);
                     vconv.to_float(vb + size_t(idx[j]) * kv.v_row_bytes(), vtile + j * hd, hd);
                 }
-                ak.attend_f32(r, ktile, hd, vtile, hd, k_iota.data(), n);
+                ak.attend_f32(r, ktile, hd, vtile, hd, k_attn_iota.data(), n);
             }
         }
         for (int64_t i = 0; i < R; ++i) {

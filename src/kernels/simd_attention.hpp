@@ -2,8 +2,6 @@
 // AVX-512 flags, 256-bit ones under AVX2. Included only by kernels/<tier>/attention.cpp.
 #pragma once
 
-#include <array>
-
 #include "attention.hpp"
 #include "kernels/simd_base.hpp"
 
@@ -176,12 +174,7 @@ void attend(const detail::attn_rows& r, const T* k, int64_t k_stride, const T* v
                     storeu(vt + j * hd + d, loadu(vj + d));
                 }
             }
-            static constexpr auto iota = [] {
-                std::array<int32_t, detail::k_attn_tile> a{};
-                for (int32_t i = 0; i < int32_t(detail::k_attn_tile); ++i) a[size_t(i)] = i;
-                return a;
-            }();
-            attend<float>(r, kt, hd, vt, hd, iota.data(), n_keys);
+            attend<float>(r, kt, hd, vt, hd, detail::k_attn_iota.data(), n_keys);
             return;
         }
     }
