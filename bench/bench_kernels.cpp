@@ -131,9 +131,9 @@ void matvec(benchmark::State& state, ggml_type t, shape s, variant v, int n_thre
     state.SetItemsProcessed(int64_t(state.iterations()) * s.rows * s.cols);
 }
 
-// One prompt-processing matmul: n_tok activation rows converted to the vec-dot type (split over
-// the threads), then the tier's gemm with the rows split into contiguous runs of row groups, as
-// ops.cpp's matmul does. `by_vec_dot` runs the same product as one vec_dot per (row, token),
+// One prompt-processing matmul: n_tok activation rows converted to the vec-dot type (and, for
+// gemms that need it, prepared: gemm_prepare), split over the threads, then the tier's gemm with
+// the rows split into contiguous runs of row groups, as ops.cpp's matmul does. `by_vec_dot` runs the same product as one vec_dot per (row, token),
 // the way matmul multiplied batches before the gemm kernels, for comparison.
 void gemm(benchmark::State& state, ggml_type t, shape s, variant v, int n_threads, int64_t n_tok, bool by_vec_dot) {
     const kernels::kernel_table table = kernels::make_table(v.tier, v.vnni);
@@ -152,10 +152,14 @@ void gemm(benchmark::State& state, ggml_type t, shape s, variant v, int n_thread
     std::vector<uint8_t> scratch(work * size_t(n_threads) + 64);
     uint8_t* work0 = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
     detail::thread_pool pool(n_threads);
+    const size_t prep_row = k.gemm_prep_bytes ? k.gemm_prep_bytes(s.cols) : 0;
+    std::vector<uint8_t> prep(prep_row * size_t(n_tok) + 1);
 
     for (auto _ : state) {
         pool.parallel_for(n_tok, 1, [&](int64_t b, int64_t e) {
             for (int64_t i = b; i < e; ++i) ka.from_float(x.data() + i * s.cols, act.data() + size_t(i) * act_row, s.cols);
+            if (k.gemm_prepare && !by_vec_dot)
+                k.gemm_prepare(act.data() + size_t(b) * act_row, act_row, e - b, s.cols, prep.data() + size_t(b) * prep_row);
         });
         if (by_vec_dot) {
             pool.parallel_for(s.rows, 16, [&](int64_t r0, int64_t r1) {
@@ -180,6 +184,7 @@ void gemm(benchmark::State& state, ggml_type t, shape s, variant v, int n_thread
                 a.y = y.data() + r0;
                 a.y_stride = s.rows;
                 a.work = work0 + work * size_t(ith);
+                a.prep = prep.data();
                 k.gemm(a);
             });
         }

@@ -214,9 +214,8 @@ void decoder_forward(const model::impl& m, kv_cache& kv, thread_pool& pool, forw
         if (b.abort && b.abort->load(std::memory_order_relaxed)) fail(errc::cancelled, "decode: cancelled");
 
         // cur = rms_norm(x) · attn_norm here (done at the end of the previous layer)
-        matmul(L.wq, cur, n, s.q.data(), pool, s.act);
-        matmul(L.wk, cur, n, s.k.data(), pool, s.act);
-        matmul(L.wv, cur, n, s.v.data(), pool, s.act);
+        const matmul_out qkv[] = {{&L.wq, s.q.data()}, {&L.wk, s.k.data()}, {&L.wv, s.v.data()}};
+        matmul_group(qkv, 3, cur, n, pool, s.act);
         per_token(pool, n, [&](int64_t t) {
             const float* cs = s.rope_cs.data() + t * hp.n_rot;
             rope_apply(hp, s.q.data() + t * nq, hp.n_head, cs);
@@ -232,8 +231,8 @@ void decoder_forward(const model::impl& m, kv_cache& kv, thread_pool& pool, forw
             rms_norm(xt, L.ffn_norm.data(), ct, d, hp.rms_eps);
         });
 
-        matmul(L.w_gate, cur, n, s.gate.data(), pool, s.act);
-        matmul(L.w_up, cur, n, s.up.data(), pool, s.act);
+        const matmul_out gate_up[] = {{&L.w_gate, s.gate.data()}, {&L.w_up, s.up.data()}};
+        matmul_group(gate_up, 2, cur, n, pool, s.act);
         if (n == 1) {
             ak.silu_mul(s.gate.data(), s.up.data(), hp.n_ff);
         } else {

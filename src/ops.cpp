@@ -1,6 +1,7 @@
 #include "ops.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -68,69 +69,189 @@ size_t gemm_scratch(const kernels::type_kernels& k, const weight& w, int64_t n_t
     return k.gemm_work ? (k.gemm_work(w.cols, n_tok) + 63) / 64 * 64 : 0;
 }
 
-}  // namespace
+// How one product of a group is cut into pool tasks.
+struct product_plan {
+    const weight* w = nullptr;
+    float* y = nullptr;
+    const kernels::type_kernels* k = nullptr;
+    const std::byte* act = nullptr;  // its activations, converted (or x itself for f32)
+    size_t act_row = 0;
+    std::byte* prep = nullptr;  // what the gemm derives from them (gemm_prepare), if anything
+    size_t prep_row = 0;
+    bool batched = false;
+    // batched: row_parts × tok_parts tasks over groups of gemm_rows rows;
+    // one token at a time: row_parts runs of rows, each through vec_dot
+    int64_t group = 1, n_groups = 0;
+    int row_parts = 1, tok_parts = 1;
+    int64_t first_task = 0;
+    int64_t n_tasks() const { return int64_t(row_parts) * tok_parts; }
+};
 
-void matmul(const weight& w, const float* x, int64_t n_tok, float* y, thread_pool& pool, std::vector<std::byte>& scratch) {
-    const kernels::type_kernels& k = kernels::get(w.type);
-    if (!k.vec_dot) fail(errc::unsupported, "no kernel for {} weights", type_name(w.type));
-    const ggml_type act_type = k.vec_dot_type;
-    const bool batched = n_tok >= 2 && n_tok >= k.gemm_min_tok && k.gemm;
-    const size_t act_row = act_type == ggml_type::f32 ? size_t(w.cols) * sizeof(float) : row_bytes(act_type, w.cols);
-    const size_t act_bytes = act_type == ggml_type::f32 ? 0 : (act_row * size_t(n_tok) + 63) / 64 * 64;
-    const size_t work = batched ? gemm_scratch(k, w, n_tok) : 0;
-    const size_t need = act_bytes + work * size_t(pool.size()) + 64;
-    if (scratch.size() < need) scratch.resize(need);
-    std::byte* base = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+// Tasks per thread for a large product. Any thread may claim any task, so the threads finish
+// together within about one task: small tasks keep that tail short. A task of a batched product
+// still converts whole row groups (gemm_rows rows) once and runs every token past them, so
+// smaller tasks cost no extra conversion.
+constexpr int64_t k_gemm_tasks_per_thread = 16;
+constexpr int64_t k_vec_dot_tasks_per_thread = 8;  // generation: contiguous runs the prefetcher can follow
 
-    const std::byte* act = reinterpret_cast<const std::byte*>(x);
-    if (act_type != ggml_type::f32) {
-        const kernels::type_kernels& ka = kernels::get(act_type);
-        pool.parallel_for(n_tok, 1, [&](int64_t b, int64_t e) {
-            for (int64_t t = b; t < e; ++t) ka.from_float(x + t * w.cols, base + size_t(t) * act_row, w.cols);
-        });
-        act = base;
-    }
-
-    if (!batched) {
-        // One token (generation): memory-bound, so each thread streams a contiguous run of rows.
-        pool.parallel_for(w.rows, 16, [&](int64_t r0, int64_t r1) {
-            for (int64_t r = r0; r < r1; ++r) {
-                const std::byte* wr = w.row(r);
-                for (int64_t t = 0; t < n_tok; ++t) k.vec_dot(w.cols, y + t * w.rows + r, wr, act + size_t(t) * act_row);
-            }
-        });
+void plan_product(product_plan& p, int64_t n_tok, int nth) {
+    const weight& w = *p.w;
+    if (!p.batched) {
+        const int64_t max_parts = std::max<int64_t>(1, w.rows / 16);
+        p.row_parts = int(std::min<int64_t>(max_parts, nth == 1 ? 1 : nth * k_vec_dot_tasks_per_thread));
+        p.tok_parts = 1;
         return;
     }
+    // With enough groups to keep every thread busy only rows are split; otherwise tokens are
+    // split too (each thread then converts its rows itself).
+    p.group = p.k->gemm_rows;
+    p.n_groups = (w.rows + p.group - 1) / p.group;
+    if (p.n_groups >= nth) {
+        p.row_parts = int(std::min<int64_t>(p.n_groups, k_gemm_tasks_per_thread * nth));
+        p.tok_parts = 1;
+    } else {
+        p.row_parts = int(p.n_groups);
+        p.tok_parts = std::max(1, int(std::min<int64_t>(nth / p.row_parts, n_tok)));
+    }
+}
 
-    // Batches: the gemm converts groups of gemm_rows rows once and runs every token past them.
-    // With enough groups, they are cut into a few runs per thread that any thread may claim, so
-    // a thread that is descheduled or slower is made up for by the other; with too few groups to
-    // keep every thread busy, the tokens are split too (each thread then converts its rows itself).
-    const int64_t group = k.gemm_rows;
-    const int64_t n_groups = (w.rows + group - 1) / group;
+void run_product_task(const product_plan& p, int64_t task, int64_t n_tok, std::byte* work) {
+    const weight& w = *p.w;
+    const int rp = int(task % p.row_parts), tp = int(task / p.row_parts);
+    if (!p.batched) {
+        // One token (or a type without a gemm): each task streams a contiguous run of rows.
+        const int64_t r0 = w.rows * rp / p.row_parts, r1 = w.rows * (rp + 1) / p.row_parts;
+        for (int64_t r = r0; r < r1; ++r) {
+            const std::byte* wr = w.row(r);
+            for (int64_t t = 0; t < n_tok; ++t) p.k->vec_dot(w.cols, p.y + t * w.rows + r, wr, p.act + size_t(t) * p.act_row);
+        }
+        return;
+    }
+    const int64_t r0 = std::min(w.rows, p.n_groups * rp / p.row_parts * p.group);
+    const int64_t r1 = std::min(w.rows, p.n_groups * (rp + 1) / p.row_parts * p.group);
+    const int64_t t0 = n_tok * tp / p.tok_parts, t1 = n_tok * (tp + 1) / p.tok_parts;
+    if (r0 >= r1 || t0 >= t1) return;
+    kernels::gemm_args a;
+    a.k = w.cols;
+    a.n_rows = r1 - r0;
+    a.n_tok = t1 - t0;
+    a.w = w.row(r0);
+    a.w_row_bytes = w.row_bytes;
+    a.act = p.act + size_t(t0) * p.act_row;
+    a.act_row_bytes = p.act_row;
+    a.y = p.y + t0 * w.rows + r0;
+    a.y_stride = w.rows;
+    a.work = work;
+    a.prep = p.prep ? p.prep + size_t(t0) * p.prep_row : nullptr;
+    p.k->gemm(a);
+}
+
+}  // namespace
+
+void matmul_group(const matmul_out* outs, size_t n_outs, const float* x, int64_t n_tok, thread_pool& pool,
+                  std::vector<std::byte>& scratch) {
+    if (n_outs == 0 || n_tok <= 0) return;
+    if (n_outs > k_max_matmul_group) fail(errc::invalid_argument, "matmul_group: {} products, at most {}", n_outs, k_max_matmul_group);
+    const int64_t cols = outs[0].w->cols;
     const int nth = pool.size();
-    const int64_t k_runs_per_thread = 4;
-    const int row_parts = int(n_groups >= k_runs_per_thread * nth ? k_runs_per_thread * nth : std::min<int64_t>(nth, n_groups));
-    const int tok_parts = row_parts >= nth ? 1 : std::max(1, int(std::min<int64_t>(nth / row_parts, n_tok)));
-    pool.run_tasks(int64_t(row_parts) * tok_parts, [&](int64_t task, int tid) {
-        const int rp = int(task % row_parts), tp = int(task / row_parts);
-        const int64_t r0 = std::min(w.rows, n_groups * rp / row_parts * group);
-        const int64_t r1 = std::min(w.rows, n_groups * (rp + 1) / row_parts * group);
-        const int64_t t0 = n_tok * tp / tok_parts, t1 = n_tok * (tp + 1) / tok_parts;
-        if (r0 >= r1 || t0 >= t1) return;
-        kernels::gemm_args a;
-        a.k = w.cols;
-        a.n_rows = r1 - r0;
-        a.n_tok = t1 - t0;
-        a.w = w.row(r0);
-        a.w_row_bytes = w.row_bytes;
-        a.act = act + size_t(t0) * act_row;
-        a.act_row_bytes = act_row;
-        a.y = y + t0 * w.rows + r0;
-        a.y_stride = w.rows;
-        a.work = base + act_bytes + work * size_t(tid);
-        k.gemm(a);
+
+    // Each distinct activation type gets one converted copy of x; f32 products read x itself.
+    std::array<product_plan, k_max_matmul_group> plans;
+    std::array<ggml_type, k_max_matmul_group> act_types{};
+    std::array<size_t, k_max_matmul_group> act_offset{};
+    size_t n_act = 0, act_bytes = 0, work = 0;
+    std::array<size_t, k_max_matmul_group> act_of{};
+    for (size_t i = 0; i < n_outs; ++i) {
+        const weight& w = *outs[i].w;
+        if (w.cols != cols) fail(errc::invalid_argument, "matmul_group: weights with {} and {} columns", cols, w.cols);
+        product_plan& p = plans[i];
+        p.w = &w;
+        p.y = outs[i].y;
+        p.k = &kernels::get(w.type);
+        if (!p.k->vec_dot) fail(errc::unsupported, "no kernel for {} weights", type_name(w.type));
+        const ggml_type at = p.k->vec_dot_type;
+        p.batched = n_tok >= 2 && n_tok >= p.k->gemm_min_tok && p.k->gemm;
+        p.act_row = at == ggml_type::f32 ? size_t(cols) * sizeof(float) : row_bytes(at, cols);
+        if (p.batched) work = std::max(work, gemm_scratch(*p.k, w, n_tok));
+        if (at == ggml_type::f32) continue;
+        size_t a = 0;
+        while (a < n_act && act_types[a] != at) ++a;
+        if (a == n_act) {
+            act_types[n_act++] = at;
+            act_offset[a] = act_bytes;
+            act_bytes += (p.act_row * size_t(n_tok) + 63) / 64 * 64;
+        }
+        act_of[i] = a;
+    }
+    // Per-row preparations of the gemms (one per distinct prepare function and activations),
+    // after the activations.
+    std::array<size_t, k_max_matmul_group> prep_offset{};
+    std::array<size_t, k_max_matmul_group> prep_owner{};  // the product that computes it
+    size_t prep_bytes = 0;
+    for (size_t i = 0; i < n_outs; ++i) {
+        const product_plan& p = plans[i];
+        prep_owner[i] = n_outs;
+        if (!p.batched || !p.k->gemm_prepare) continue;
+        size_t j = 0;
+        while (j < i && !(prep_owner[j] == j && plans[j].k->gemm_prepare == p.k->gemm_prepare && act_of[j] == act_of[i] &&
+                          plans[j].k->vec_dot_type == p.k->vec_dot_type))
+            ++j;
+        prep_owner[i] = j;
+        if (j == i) {
+            prep_offset[i] = act_bytes + prep_bytes;
+            plans[i].prep_row = p.k->gemm_prep_bytes(cols);
+            prep_bytes += (plans[i].prep_row * size_t(n_tok) + 63) / 64 * 64;
+        } else {
+            prep_offset[i] = prep_offset[j];
+            plans[i].prep_row = plans[j].prep_row;
+        }
+    }
+    const size_t need = act_bytes + prep_bytes + work * size_t(nth) + 64;
+    if (scratch.size() < need) scratch.resize(need);
+    std::byte* base = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+    for (size_t i = 0; i < n_outs; ++i) {
+        product_plan& p = plans[i];
+        p.act = p.k->vec_dot_type == ggml_type::f32 ? reinterpret_cast<const std::byte*>(x) : base + act_offset[act_of[i]];
+        if (prep_owner[i] < n_outs) p.prep = base + prep_offset[i];
+    }
+
+    if (n_act > 0 || prep_bytes > 0) {
+        std::array<const kernels::type_kernels*, k_max_matmul_group> conv{};
+        std::array<size_t, k_max_matmul_group> conv_row{};
+        for (size_t a = 0; a < n_act; ++a) {
+            conv[a] = &kernels::get(act_types[a]);
+            conv_row[a] = row_bytes(act_types[a], cols);
+        }
+        pool.parallel_for(n_tok, 1, [&](int64_t b, int64_t e) {
+            for (size_t a = 0; a < n_act; ++a)
+                for (int64_t t = b; t < e; ++t) conv[a]->from_float(x + t * cols, base + act_offset[a] + size_t(t) * conv_row[a], cols);
+            for (size_t i = 0; i < n_outs; ++i) {
+                const product_plan& p = plans[i];
+                if (prep_owner[i] != i) continue;
+                p.k->gemm_prepare(p.act + size_t(b) * p.act_row, p.act_row, e - b, cols,
+                                  p.prep + size_t(b) * p.prep_row);
+            }
+        });
+    }
+
+    int64_t n_tasks = 0;
+    for (size_t i = 0; i < n_outs; ++i) {
+        product_plan& p = plans[i];
+        plan_product(p, n_tok, nth);
+        p.first_task = n_tasks;
+        n_tasks += p.n_tasks();
+    }
+    std::byte* work0 = base + act_bytes + prep_bytes;
+    pool.run_tasks(n_tasks, [&](int64_t task, int tid) {
+        size_t i = 0;
+        while (i + 1 < n_outs && task >= plans[i + 1].first_task) ++i;
+        run_product_task(plans[i], task - plans[i].first_task, n_tok, work0 + work * size_t(tid));
     });
+}
+
+void matmul(const weight& w, const float* x, int64_t n_tok, float* y, thread_pool& pool, std::vector<std::byte>& scratch) {
+    const matmul_out out{&w, y};
+    matmul_group(&out, 1, x, n_tok, pool, scratch);
 }
 
 void get_rows(const weight& table, const token_id* ids, int64_t n, float* out) {

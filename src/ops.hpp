@@ -29,6 +29,21 @@ void softmax(float* x, int64_t n);
 void matmul(const weight& w, const float* x, int64_t n_tok, float* y, thread_pool& pool,
             std::vector<std::byte>& scratch);
 
+// One product of a matmul group: y = w · x, y with w.rows floats per token.
+struct matmul_out {
+    const weight* w;
+    float* y;
+};
+
+// Several products of the same activations (the query, key and value projections; the gate and
+// up projections), all weights with the same number of columns: the activations are converted
+// once per distinct vec_dot_type, and every product runs in one pool operation, so the threads
+// meet once instead of once per product and the small products fill the gaps of the large one.
+// Results are those of matmul() on each weight alone. At most k_max_matmul_group products.
+inline constexpr size_t k_max_matmul_group = 4;
+void matmul_group(const matmul_out* outs, size_t n_outs, const float* x, int64_t n_tok, thread_pool& pool,
+                  std::vector<std::byte>& scratch);
+
 // out[i, :] = the dequantized row ids[i] of the table (token embeddings).
 void get_rows(const weight& table, const token_id* ids, int64_t n, float* out);
 

@@ -2,7 +2,8 @@
 // tier this CPU runs (with and without VNNI): every weight type, row counts that leave partial
 // row groups, token counts that leave every tail of the token loop, y rows wider than the
 // matrix (y_stride), and the seeded random data of the vec_dot harness (extreme scales, zero
-// blocks, max-magnitude quants). Also ops.cpp's matmul, which splits the work over threads.
+// blocks, max-magnitude quants). Also ops.cpp's matmul and matmul_group, which split the work
+// over threads.
 //
 // Error bound per output, as for vec_dot: the integer part of every quantized kernel is exact,
 // so only the float rounding of the per-block scale products and of the accumulation over the
@@ -80,6 +81,11 @@ std::vector<float> run_gemm(const kernels::type_kernels& k, const problem& p, in
     a.y = y.data();
     a.y_stride = stride;
     a.work = aligned;
+    std::vector<std::byte> prep(k.gemm_prep_bytes ? k.gemm_prep_bytes(p.k) * size_t(p.n_tok) : 0);
+    if (k.gemm_prepare) {
+        k.gemm_prepare(a.act, a.act_row_bytes, p.n_tok, p.k, prep.data());
+        a.prep = prep.data();
+    }
     k.gemm(a);
     for (int64_t t = 0; t < p.n_tok; ++t)
         for (int64_t r = p.n_rows; r < stride; ++r) REQUIRE(y[size_t(t * stride + r)] == -12345.0f);
@@ -247,6 +253,79 @@ TEST_CASE("matmul splits rows and tokens over threads without changing results")
             }
         }
     }
+}
+
+TEST_CASE("matmul_group gives each product what matmul gives it alone") {
+    // Products of one activation batch through weights of different types, sharing converted
+    // activations (q4_K and q6_K: Q8_K; q8_0 twice: Q8_0 and its gemm preparation; f32 none)
+    // and one pool operation; every output must equal that of matmul on the weight alone, bit for
+    // bit, whatever the split over threads.
+    std::mt19937 rng(23);
+    const int64_t k = 512;
+    struct spec {
+        ggml_type t;
+        int64_t rows;
+    };
+    const std::vector<std::vector<spec>> groups = {
+        {{ggml_type::q4_K, 300}, {ggml_type::q4_K, 40}, {ggml_type::q6_K, 40}},
+        {{ggml_type::q8_0, 96}, {ggml_type::q8_0, 17}},
+        {{ggml_type::f32, 33}, {ggml_type::q8_0, 70}, {ggml_type::q2_K, 64}, {ggml_type::f16, 5}},
+    };
+    for (const auto& g : groups) {
+        std::vector<problem> probs;
+        std::vector<detail::weight> ws;
+        for (const spec& sp : g) probs.push_back(random_problem(rng, sp.t, k, sp.rows, 0));
+        for (const problem& p : probs) {
+            detail::weight w;
+            w.type = p.type;
+            w.cols = k;
+            w.rows = p.n_rows;
+            w.row_bytes = p.w_row();
+            w.data = reinterpret_cast<const std::byte*>(p.w_flat.data());
+            ws.push_back(w);
+        }
+        for (int64_t n_tok : {1, 3, 8, 37}) {
+            std::vector<float> x(size_t(n_tok * k));
+            for (int64_t i = 0; i < n_tok; ++i) {
+                const auto row = random_floats(rng, k, 1.0f);
+                std::copy(row.begin(), row.end(), x.begin() + i * k);
+            }
+            for (int threads : {1, 2, 3}) {
+                detail::thread_pool pool(threads);
+                std::vector<std::byte> scratch;
+                std::vector<std::vector<float>> alone, grouped;
+                std::vector<detail::matmul_out> outs;
+                for (const auto& w : ws) {
+                    alone.emplace_back(size_t(n_tok * w.rows), -1.0f);
+                    grouped.emplace_back(size_t(n_tok * w.rows), -2.0f);
+                    detail::matmul(w, x.data(), n_tok, alone.back().data(), pool, scratch);
+                }
+                for (size_t i = 0; i < ws.size(); ++i) outs.push_back({&ws[i], grouped[i].data()});
+                detail::matmul_group(outs.data(), outs.size(), x.data(), n_tok, pool, scratch);
+                for (size_t i = 0; i < ws.size(); ++i) {
+                    CAPTURE(type_name(ws[i].type));
+                    CAPTURE(n_tok);
+                    CAPTURE(threads);
+                    CHECK(std::memcmp(alone[i].data(), grouped[i].data(), alone[i].size() * sizeof(float)) == 0);
+                }
+            }
+        }
+    }
+    // Products of activations of different widths cannot share them.
+    problem a = random_problem(rng, ggml_type::q8_0, 512, 16, 0), b = random_problem(rng, ggml_type::q8_0, 256, 16, 0);
+    detail::weight wa, wb;
+    for (auto [w, p] : {std::pair{&wa, &a}, {&wb, &b}}) {
+        w->type = p->type;
+        w->cols = p->k;
+        w->rows = p->n_rows;
+        w->row_bytes = p->w_row();
+        w->data = reinterpret_cast<const std::byte*>(p->w_flat.data());
+    }
+    std::vector<float> x(512 * 4), ya(16 * 4), yb(16 * 4);
+    detail::thread_pool pool(2);
+    std::vector<std::byte> scratch;
+    const detail::matmul_out outs[] = {{&wa, ya.data()}, {&wb, yb.data()}};
+    CHECK_THROWS_WITH_AS(detail::matmul_group(outs, 2, x.data(), 4, pool, scratch), doctest::Contains("columns"), ember::error);
 }
 
 }  // TEST_SUITE

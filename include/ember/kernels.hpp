@@ -48,7 +48,11 @@ using vec_dot_fn = void (*)(int64_t n, float* s, const void* x, const void* y);
 //   y[t·y_stride + r] = dot(weight row r, activation row t)   for r < n_rows, t < n_tok,
 // activation rows already converted to the type's vec_dot_type, exactly what vec_dot takes; the
 // result may differ from a loop over vec_dot only by float rounding. `work` is scratch of
-// gemm_work(k, n_tok) bytes, 64-byte aligned, for this call alone (one per thread).
+// gemm_work(k, n_tok) bytes, 64-byte aligned, for this call alone (one per thread). A type with
+// gemm_prepare needs, besides, what it derives from each activation row once per batch (e.g.
+// Q8_0: each block's scale in f32 and the sum of its quants): gemm_prepare(act, act_row_bytes,
+// n, k, out) writes gemm_prep_bytes(k) bytes per row for rows [0, n), and `prep` points at the
+// entry of activation row 0 of the call.
 struct gemm_args {
     int64_t k = 0;       // elements per row: the dot-product length
     int64_t n_rows = 0;  // weight rows
@@ -60,9 +64,12 @@ struct gemm_args {
     float* y = nullptr;
     int64_t y_stride = 0;
     void* work = nullptr;
+    const void* prep = nullptr;
 };
 using gemm_fn = void (*)(const gemm_args& a);
 using gemm_work_fn = size_t (*)(int64_t k, int64_t n_tok);
+using gemm_prep_bytes_fn = size_t (*)(int64_t k);
+using gemm_prepare_fn = void (*)(const void* act, size_t act_row_bytes, int64_t n_tok, int64_t k, void* out);
 
 struct type_kernels {
     ggml_type vec_dot_type = ggml_type::f32;
@@ -72,6 +79,8 @@ struct type_kernels {
     // Batched product; every type with vec_dot has one (the reference loops over vec_dot).
     gemm_fn gemm = nullptr;
     gemm_work_fn gemm_work = nullptr;  // null: needs no scratch
+    gemm_prep_bytes_fn gemm_prep_bytes = nullptr;  // null: needs no per-row preparation
+    gemm_prepare_fn gemm_prepare = nullptr;
     // Rows the gemm converts and multiplies as one group: callers split rows among threads in
     // multiples of it. Below gemm_min_tok tokens a loop over vec_dot is faster.
     int gemm_rows = 1;

@@ -21,9 +21,8 @@ struct q8_token_info {
 inline size_t q8_quads(int64_t k) noexcept { return round_up(size_t(k) / 4, V); }  // per row, padded
 inline size_t q8_tile_bytes(int64_t k) noexcept { return q8_quads(k) * vbytes + size_t(k / qk) * vbytes; }
 
-inline size_t q8_work(int64_t k, int64_t n_tok) noexcept {
-    return q8_tile_bytes(k) + V * q8_quads(k) * 4 + size_t(n_tok) * size_t(k / qk) * sizeof(q8_token_info);
-}
+inline size_t q8_work(int64_t k, int64_t) noexcept { return q8_tile_bytes(k) + V * q8_quads(k) * 4; }
+inline size_t q8_prep_bytes(int64_t k) noexcept { return size_t(k / qk) * sizeof(q8_token_info); }
 
 // Tile: the quant vectors of all blocks (block b: vectors 8b .. 8b+7), then one d vector per block.
 inline void q8_convert(const uint8_t* w, size_t w_row_bytes, int64_t n_rows, int64_t k, uint8_t* tile, uint8_t* rowbuf) noexcept {
@@ -52,7 +51,11 @@ inline void q8_convert(const uint8_t* w, size_t w_row_bytes, int64_t n_rows, int
     transpose_rows(rows, int(q8_quads(k)), tile);
 }
 
-inline void q8_token_infos(const uint8_t* act, size_t act_row, int64_t n_tok, int64_t nb, q8_token_info* out) noexcept {
+// The gemm_prepare of Q8_0: per activation row, one q8_token_info per block.
+inline void q8_prepare(const void* act_v, size_t act_row, int64_t n_tok, int64_t k, void* out_v) noexcept {
+    const auto* act = static_cast<const uint8_t*>(act_v);
+    auto* out = static_cast<q8_token_info*>(out_v);
+    const int64_t nb = k / qk;
     for (int64_t t = 0; t < n_tok; ++t) {
         const auto* x = reinterpret_cast<const block_q8_0*>(act + size_t(t) * act_row);
         for (int64_t b = 0; b < nb; ++b) {
@@ -106,10 +109,9 @@ inline void q8_gemm(const gemm_args& a) {
     const int64_t nb = a.k / qk;
     auto* tile = static_cast<uint8_t*>(a.work);
     uint8_t* rowbuf = tile + q8_tile_bytes(a.k);
-    auto* info = reinterpret_cast<q8_token_info*>(rowbuf + V * q8_quads(a.k) * 4);
+    const auto* info = static_cast<const q8_token_info*>(a.prep);
     const auto* w = static_cast<const uint8_t*>(a.w);
     const auto* act = static_cast<const uint8_t*>(a.act);
-    q8_token_infos(act, a.act_row_bytes, a.n_tok, nb, info);
     for (int64_t r0 = 0; r0 < a.n_rows; r0 += V) {
         const int64_t nr = min64(V, a.n_rows - r0);
         q8_convert(w + size_t(r0) * a.w_row_bytes, a.w_row_bytes, nr, a.k, tile, rowbuf);
@@ -130,6 +132,8 @@ inline void register_q8_0_gemm(kernel_table& t) {
     type_kernels& k = slot(t, ggml_type::q8_0);
     k.gemm = q8_gemm;
     k.gemm_work = q8_work;
+    k.gemm_prep_bytes = q8_prep_bytes;
+    k.gemm_prepare = q8_prepare;
     k.gemm_rows = V;
     k.gemm_min_tok = 4;
 }
