@@ -29,6 +29,18 @@ inline vf pow2i(vf n) {  // 2^n for integral n in [-126, 127]
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
 }
 inline float reduce_add(vf v) { return hsum(v); }
+// Lane j of the result = the sum of the lanes of a[j]: sixteen horizontal sums in 45 operations
+// (pairs of vectors folded into one, halving the lanes each vector's sum is spread over).
+inline vf reduce_add_lanes(const vf (&a)[W]) {
+    vf r[8], q[4];
+    for (int i = 0; i < 8; ++i) r[i] = add(_mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]), _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]));
+    // r[i], each 128-bit lane: [x0+x2, y0+y2, x1+x3, y1+y3] of its pair x, y
+    for (int i = 0; i < 4; ++i) q[i] = add(_mm512_shuffle_ps(r[2 * i], r[2 * i + 1], 0x44), _mm512_shuffle_ps(r[2 * i], r[2 * i + 1], 0xee));
+    // q[i], each 128-bit lane: that lane's sums of vectors 4i .. 4i+3
+    const vf h01 = add(_mm512_shuffle_f32x4(q[0], q[1], 0x88), _mm512_shuffle_f32x4(q[0], q[1], 0xdd));
+    const vf h23 = add(_mm512_shuffle_f32x4(q[2], q[3], 0x88), _mm512_shuffle_f32x4(q[2], q[3], 0xdd));
+    return add(_mm512_shuffle_f32x4(h01, h23, 0x88), _mm512_shuffle_f32x4(h01, h23, 0xdd));
+}
 #else
 using vf = __m256;
 constexpr int W = 8;
@@ -49,6 +61,14 @@ inline vf pow2i(vf n) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
 }
 inline float reduce_add(vf v) { return hsum(v); }
+// Lane j of the result = the sum of the lanes of a[j] (see the 512-bit version).
+inline vf reduce_add_lanes(const vf (&a)[W]) {
+    vf r[4];
+    for (int i = 0; i < 4; ++i) r[i] = add(_mm256_unpacklo_ps(a[2 * i], a[2 * i + 1]), _mm256_unpackhi_ps(a[2 * i], a[2 * i + 1]));
+    const vf h0 = add(_mm256_shuffle_ps(r[0], r[1], 0x44), _mm256_shuffle_ps(r[0], r[1], 0xee));
+    const vf h1 = add(_mm256_shuffle_ps(r[2], r[3], 0x44), _mm256_shuffle_ps(r[2], r[3], 0xee));
+    return add(_mm256_permute2f128_ps(h0, h1, 0x20), _mm256_permute2f128_ps(h0, h1, 0x31));
+}
 #endif
 
 // e^x to about 2 ulp for x in [-87, 88] (below: a denormal-free tiny value, which every caller
@@ -87,7 +107,25 @@ void attend_row(const detail::attn_rows& r, int64_t row, const T* k, int64_t k_s
     if constexpr (NV > 0) {
         vf qv[NR];
         for (int d = 0; d < NV; ++d) qv[d] = loadu(q + d * W);
-        for (int64_t j = 0; j < n_keys; ++j) {
+        // W keys at a time: their W partial-sum vectors reduced together (reduce_add_lanes)
+        int64_t j0 = 0;
+        const vf vscale = set1(r.scale);
+        vf vmax = set1(mx);
+        for (; j0 + W <= n_keys; j0 += W) {
+            vf a[W];
+            for (int jj = 0; jj < W; ++jj) {
+                const T* kj = k + idx[j0 + jj] * k_stride;
+                a[jj] = mul(qv[0], loadu(kj));
+                for (int d = 1; d < NV; ++d) a[jj] = fma(qv[d], loadu(kj + d * W), a[jj]);
+            }
+            const vf sv = mul(reduce_add_lanes(a), vscale);
+            storeu(s + j0, sv);
+            vmax = max(vmax, sv);
+        }
+        alignas(64) float lanes[W];
+        storeu(lanes, vmax);
+        for (int e = 0; e < W; ++e) mx = lanes[e] > mx ? lanes[e] : mx;
+        for (int64_t j = j0; j < n_keys; ++j) {
             const T* kj = k + idx[j] * k_stride;
             vf a = mul(qv[0], loadu(kj));
             for (int d = 1; d < NV; ++d) a = fma(qv[d], loadu(kj + d * W), a);
