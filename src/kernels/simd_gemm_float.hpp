@@ -1,11 +1,11 @@
 // Batched products of the float types F32, F16, BF16 (activations of the same type), and the
 // fallback gemm of the types without a kernel of their own (see simd_gemm_base.hpp).
 //
-// Float: the weights are converted to f32 in the rows-in-lanes layout, one value per lane, in
-// chunks of k_chunk columns by 2V rows (two vectors); the activations of a block of tokens are
-// converted to f32 once per chunk, laid out column by column so the N tokens of one column are
-// adjacent. The kernel keeps 2·N accumulators (2V rows × N tokens) in registers: per column two
-// vector loads, N broadcasts and 2·N FMAs. Results accumulate in y across the chunks.
+// Float: the activations are widened to f32 once per batch (gemm_prepare: one row per token,
+// zero-padded to a multiple of V). The weights are converted to f32 in the rows-in-lanes
+// layout, one value per lane, in chunks of k_chunk columns by 2V rows (two vectors). The kernel
+// keeps 2·N accumulators (2V rows × N tokens) in registers: per column two vector loads, N
+// broadcasts and 2·N FMAs. Results accumulate in y across the chunks.
 #pragma once
 
 #include "kernels/simd_float.hpp"
@@ -34,9 +34,9 @@ inline void vstoref_n(float* p, fvec v, int64_t n) noexcept {
 
 // ---- float gemm ----------------------------------------------------------------------------------------
 
-// Columns per tile, and tokens whose activations are converted together: a weight is widened
-// and transposed once per block of k_tok_block tokens, so that block is large (a prompt batch is
-// one block) and the column chunk small enough that the block's activations stay in L2.
+// Columns per tile, and tokens run past one widened tile: the tile is widened and transposed
+// once per block of k_tok_block tokens, so that block is large (a prompt batch is one block)
+// and the column chunk small enough that the block's activations of the chunk stay in L2.
 inline constexpr int64_t k_chunk = 128;
 inline constexpr int64_t k_tok_block = 512;
 inline constexpr int fl_n_tok = V == 16 ? 12 : 6;
@@ -49,6 +49,18 @@ template <class Load> void widen(const typename Load::type* p, int64_t n, int64_
     for (; i < pad; ++i) out[i] = 0.0f;
 }
 
+// Prepared activations: per token, its k values in f32, zeros up to a multiple of V.
+inline int64_t fl_act_stride(int64_t k) noexcept { return int64_t(round_up(size_t(k), V)); }
+inline size_t fl_prep_bytes(int64_t k) noexcept { return size_t(fl_act_stride(k)) * sizeof(float); }
+template <class Load> void fl_prepare(const void* act, size_t act_row, int64_t n_tok, int64_t k, void* out) noexcept {
+    using T = typename Load::type;
+    const int64_t stride = fl_act_stride(k);
+    for (int64_t t = 0; t < n_tok; ++t)
+        widen<Load>(reinterpret_cast<const T*>(static_cast<const uint8_t*>(act) + size_t(t) * act_row), k, stride,
+                    static_cast<float*>(out) + t * stride);
+}
+
+// act: column 0 of the chunk for token 0; token t's values act_stride floats further.
 template <int N>
 void fl_tokens(const float* w0, const float* w1, int64_t cols, const float* act, int64_t act_stride, float* y, int64_t y_stride,
                int64_t n_rows, bool first) noexcept {
@@ -59,9 +71,9 @@ void fl_tokens(const float* w0, const float* w1, int64_t cols, const float* act,
     }
     for (int64_t c = 0; c < cols; ++c) {
         const fvec a0 = vloadf(w0 + c * V), a1 = vloadf(w1 + c * V);
-        const float* x = act + c * act_stride;
+        const float* x = act + c;
         for (int t = 0; t < N; ++t) {
-            const fvec b = vbcastf(x + t);
+            const fvec b = vbcastf(x + t * act_stride);
             c0[t] = vfmadd(a0, b, c0[t]);
             c1[t] = vfmadd(a1, b, c1[t]);
         }
@@ -73,8 +85,8 @@ void fl_tokens(const float* w0, const float* w1, int64_t cols, const float* act,
 }
 
 inline size_t fl_work(int64_t, int64_t) noexcept {
-    // two tiles, the rows being widened, the activations of a token block
-    return size_t(2 * k_chunk * V + 2 * V * k_chunk + k_chunk * k_tok_block) * sizeof(float);
+    // two tiles and the rows being widened
+    return size_t(2 * k_chunk * V + 2 * V * k_chunk) * sizeof(float);
 }
 
 template <class Load> void fl_gemm(const gemm_args& a) {
@@ -82,20 +94,15 @@ template <class Load> void fl_gemm(const gemm_args& a) {
     auto* tile0 = static_cast<float*>(a.work);
     float* tile1 = tile0 + k_chunk * V;
     float* rowbuf = tile1 + k_chunk * V;
-    float* actbuf = rowbuf + 2 * V * k_chunk;
+    const int64_t act_stride = fl_act_stride(a.k);
+    const auto* act = static_cast<const float*>(a.prep);
     const auto* w = static_cast<const uint8_t*>(a.w);
-    const auto* act = static_cast<const uint8_t*>(a.act);
     for (int64_t tb = 0; tb < a.n_tok; tb += k_tok_block) {
         const int64_t nt = min64(k_tok_block, a.n_tok - tb);
         for (int64_t c0 = 0; c0 < a.k; c0 += k_chunk) {
             const int64_t cols = min64(k_chunk, a.k - c0);
             const int64_t padded = int64_t(round_up(size_t(cols), V));
-            // activations column-major: actbuf[c · nt + t]
-            for (int64_t t = 0; t < nt; ++t) {
-                float* tmp = rowbuf;  // free until the weights are widened
-                widen<Load>(reinterpret_cast<const T*>(act + size_t(tb + t) * a.act_row_bytes) + c0, cols, padded, tmp);
-                for (int64_t c = 0; c < padded; ++c) actbuf[c * nt + t] = tmp[c];
-            }
+            const float* act_c = act + tb * act_stride + c0;
             for (int64_t r0 = 0; r0 < a.n_rows; r0 += 2 * V) {
                 const int64_t nr = min64(2 * V, a.n_rows - r0);
                 // the next group's part of this chunk: 2V short runs of columns, fetched ahead
@@ -120,7 +127,8 @@ template <class Load> void fl_gemm(const gemm_args& a) {
                     if (c0 > 0)
                         for (int64_t u = t + N; u < min64(t + 2 * N, nt); ++u)
                             for (int64_t off = 0; off < nr; off += 16) _mm_prefetch(reinterpret_cast<const char*>(a.y + (tb + u) * a.y_stride + r0 + off), _MM_HINT_T0);
-                    fl_tokens<N>(tile0, tile1, padded, actbuf + t, nt, a.y + (tb + t) * a.y_stride + r0, a.y_stride, nr, c0 == 0);
+                    fl_tokens<N>(tile0, tile1, padded, act_c + t * act_stride, act_stride, a.y + (tb + t) * a.y_stride + r0, a.y_stride, nr,
+                                 c0 == 0);
                     t += N;
                 };
                 while (t + fl_n_tok <= nt) run.template operator()<fl_n_tok>();
@@ -146,16 +154,18 @@ template <vec_dot_fn dot> void gemm_by_vec_dot(const gemm_args& a) {
 }
 
 inline void register_float_gemm(kernel_table& t) {
-    auto set = [&](ggml_type type, gemm_fn f) {
+    auto set = [&](ggml_type type, gemm_fn f, gemm_prepare_fn prepare) {
         type_kernels& k = slot(t, type);
         k.gemm = f;
         k.gemm_work = fl_work;
+        k.gemm_prep_bytes = fl_prep_bytes;
+        k.gemm_prepare = prepare;
         k.gemm_rows = 2 * V;
         k.gemm_min_tok = 2;
     };
-    set(ggml_type::f32, fl_gemm<load_f32>);
-    set(ggml_type::f16, fl_gemm<load_f16>);
-    set(ggml_type::bf16, fl_gemm<load_bf16>);
+    set(ggml_type::f32, fl_gemm<load_f32>, fl_prepare<load_f32>);
+    set(ggml_type::f16, fl_gemm<load_f16>, fl_prepare<load_f16>);
+    set(ggml_type::bf16, fl_gemm<load_bf16>, fl_prepare<load_bf16>);
 }
 
 }  // namespace ember::kernels::EMBER_SIMD_NS::gemm
