@@ -12,6 +12,7 @@
 // for a batch.
 #include "decoder.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -28,11 +29,15 @@ namespace {
 
 int64_t group_size(const model_hparams& hp) { return hp.n_head / hp.n_head_kv; }
 
-// Per-thread attention scratch, in floats: m, l (group), acc (group, head_dim), scores (group,
-// tile), and a key and a value tile converted to f32 for caches stored as q8_0.
+// Tokens of a batch whose query rows share each converted key/value tile (prompt attention).
+constexpr int64_t k_attn_tok_block = 4;
+
+// Per-thread attention scratch, in floats, for R = k_attn_tok_block · group rows: m, l (R),
+// acc (R, head_dim), scores (R, tile), the queries gathered (R, head_dim), and a key and a value
+// tile converted to f32.
 int64_t attn_work_size(const model_hparams& hp) {
-    const int64_t g = group_size(hp), hd = hp.head_dim;
-    return 2 * g + g * hd + g * k_attn_tile + 2 * k_attn_tile * hd + 16;
+    const int64_t r = k_attn_tok_block * group_size(hp), hd = hp.head_dim;
+    return 2 * r + 2 * r * hd + r * k_attn_tile + 2 * k_attn_tile * hd + 16;
 }
 
 }  // namespace
@@ -58,7 +63,7 @@ void forward_scratch::reserve(const model_hparams& hp, int64_t n_tok, int n_thre
 uint64_t forward_scratch::bytes() const noexcept {
     return (x.capacity() + cur.capacity() + q.capacity() + k.capacity() + v.capacity() + attn.capacity() + gate.capacity() +
             up.capacity() + rope_cs.capacity() + attn_work.capacity()) * sizeof(float) +
-           (tok_lo.capacity() + tok_hi.capacity()) * sizeof(int64_t) + act.capacity();
+           (tok_lo.capacity() + tok_hi.capacity() + attn_blocks.capacity()) * sizeof(int64_t) + act.capacity();
 }
 
 namespace {
@@ -103,12 +108,103 @@ template <class F> void per_token(thread_pool& pool, int64_t n, F&& f) {
     });
 }
 
+// Prompt attention: one task is a block of up to k_attn_tok_block consecutive tokens of one
+// sequence that see the same first slot, and one KV head. Each tile of keys and values is
+// converted to f32 once for the block's query rows (block tokens × the heads of the group);
+// tokens that see only part of the tile (the causal diagonal) run on its prefix.
+void attention_blocks(const model_hparams& hp, const kv_cache& kv, int64_t layer, int64_t n_tok, const float* q, float* out,
+                      forward_scratch& s, thread_pool& pool) {
+    const int64_t hd = hp.head_dim, group = group_size(hp), nq = hp.n_embd_q();
+    const float scale = 1.0f / std::sqrt(float(hd));
+    const ggml_type tk = kv.params().type_k, tv = kv.params().type_v;
+    const size_t k_head_bytes = row_bytes(tk, hd), v_head_bytes = row_bytes(tv, hd);
+    const attention_kernels& ak = attention_kernels_active();
+    const auto& kconv = kernels::get(tk);
+    const auto& vconv = kernels::get(tv);
+    // Block b covers tokens [blk[b], blk[b + 1]).
+    std::vector<int64_t>& blk = s.attn_blocks;
+    blk.clear();
+    for (int64_t t = 0; t < n_tok; ++t) {
+        const bool joins = !blk.empty() && t - blk.back() < k_attn_tok_block && s.tok_seq[size_t(t)] == s.tok_seq[size_t(t - 1)] &&
+                           s.tok_lo[size_t(t)] == s.tok_lo[size_t(t - 1)];
+        if (!joins) blk.push_back(t);
+    }
+    const int64_t n_blk = int64_t(blk.size());
+    blk.push_back(n_tok);
+    const int64_t work_floats = attn_work_size(hp);
+    pool.run_tasks(n_blk * hp.n_head_kv, [&](int64_t task, int tid) {
+        const int64_t b = task / hp.n_head_kv, g = task % hp.n_head_kv;
+        const int64_t t0 = blk[size_t(b)], nt = blk[size_t(b) + 1] - t0;
+        const int64_t R = nt * group;
+        float* w = s.attn_work.data() + int64_t(tid) * work_floats;
+        attn_rows r;
+        r.n_rows = R;
+        r.head_dim = hd;
+        r.scale = scale;
+        r.m = w;
+        r.l = w + R;
+        r.acc = r.l + R;
+        float* qs = r.acc + R * hd;
+        r.scores = qs + R * hd;
+        float* ktile = r.scores + R * k_attn_tile;
+        float* vtile = ktile + k_attn_tile * hd;
+        r.tile = nullptr;  // the tile passed is f32 already
+        for (int64_t i = 0; i < nt; ++i)
+            std::memcpy(qs + i * group * hd, q + (t0 + i) * nq + g * group * hd, size_t(group * hd) * sizeof(float));
+        std::fill(r.m, r.m + R, -INFINITY);
+        std::fill(r.l, r.l + R, 0.0f);
+        std::fill(r.acc, r.acc + R * hd, 0.0f);
+        const seq_slots& ss = s.seqs[size_t(s.tok_seq[size_t(t0)])];
+        const std::byte* kb = kv.k_row(layer, 0) + size_t(g) * k_head_bytes;
+        const std::byte* vb = kv.v_row(layer, 0) + size_t(g) * v_head_bytes;
+        int64_t hi = 0;
+        for (int64_t i = 0; i < nt; ++i) hi = std::max(hi, s.tok_hi[size_t(t0 + i)]);
+        for (int64_t j0 = s.tok_lo[size_t(t0)]; j0 < hi; j0 += k_attn_tile) {
+            const int64_t n = std::min(k_attn_tile, hi - j0);
+            const int32_t* idx = ss.slot.data() + j0;
+            for (int64_t j = 0; j < n; ++j) {
+                kconv.to_float(kb + size_t(idx[j]) * kv.k_row_bytes(), ktile + j * hd, hd);
+                vconv.to_float(vb + size_t(idx[j]) * kv.v_row_bytes(), vtile + j * hd, hd);
+            }
+            // runs of consecutive tokens that see the same number of this tile's keys
+            for (int64_t i = 0; i < nt;) {
+                auto seen = [&](int64_t u) { return std::clamp<int64_t>(s.tok_hi[size_t(t0 + u)] - j0, 0, n); };
+                const int64_t ni = seen(i);
+                int64_t e = i + 1;
+                while (e < nt && seen(e) == ni) ++e;
+                if (ni > 0) {
+                    attn_rows sub = r;
+                    const int64_t o = i * group;
+                    sub.q = qs + o * hd;
+                    sub.n_rows = (e - i) * group;
+                    sub.m = r.m + o;
+                    sub.l = r.l + o;
+                    sub.acc = r.acc + o * hd;
+                    sub.scores = r.scores + o * k_attn_tile;
+                    ak.attend_f32(sub, ktile, hd, vtile, hd, k_attn_iota.data(), ni);
+                }
+                i = e;
+            }
+        }
+        for (int64_t i = 0; i < R; ++i) {
+            float* o = out + (t0 + i / group) * nq + (g * group + i % group) * hd;
+            const float inv = r.l[i] > 0 ? 1.0f / r.l[i] : 0.0f;  // l = 0: the token sees no slot
+            for (int64_t d = 0; d < hd; ++d) o[d] = r.acc[i * hd + d] * inv;
+        }
+    });
+}
+
 // out (n_tok, n_head * head_dim) = softmax(q kᵀ / sqrt(head_dim)) v over the slots each token
 // sees (from the cache's mask), visited in position order. One task is a token and a group of query heads that
 // share a KV head, so every key and value row is read once for the group; keys are taken a tile
-// at a time with an online softmax, so nothing grows with the context.
+// at a time with an online softmax, so nothing grows with the context. Batches go to
+// attention_blocks.
 void attention(const model_hparams& hp, const kv_cache& kv, int64_t layer, int64_t n_tok, const float* q, float* out,
                forward_scratch& s, thread_pool& pool) {
+    if (n_tok > 1) {
+        attention_blocks(hp, kv, layer, n_tok, q, out, s, pool);
+        return;
+    }
     const int64_t hd = hp.head_dim, group = group_size(hp);
     const float scale = 1.0f / std::sqrt(float(hd));
     const ggml_type tk = kv.params().type_k, tv = kv.params().type_v;

@@ -25,6 +25,7 @@ struct forward_scratch {
     std::vector<seq_slots> seqs;   // cache slots of each sequence in the batch, by position
     std::vector<int32_t> tok_seq;  // (n_tok) index into seqs
     std::vector<int64_t> tok_lo, tok_hi;  // (n_tok) the range of seqs[tok_seq[t]] token t sees
+    std::vector<int64_t> attn_blocks;     // first token of each block of prompt attention, then n_tok
     std::vector<std::byte> act;    // activations converted for the weight type's dot product
 
     void reserve(const model_hparams& hp, int64_t n_tok, int n_threads);
