@@ -13,7 +13,9 @@
 // are the reference; the x86 tiers (kernels/<tier>/attention.cpp) are tested against them.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -32,6 +34,13 @@ struct attn_rows {
     float* scores = nullptr;   // (n_rows, k_attn_tile) scratch
     float* tile = nullptr;     // (2, k_attn_tile, head_dim) scratch: a tile's keys and values as
                                // f32, converted once for all rows (optional: null = convert per row)
+
+    // The state before the first tile: m = -inf, l = 0, acc = 0.
+    void start() const {
+        std::fill(m, m + n_rows, -INFINITY);
+        std::fill(l, l + n_rows, 0.0f);
+        std::fill(acc, acc + n_rows * head_dim, 0.0f);
+    }
 };
 
 constexpr int64_t k_attn_tile = 64;  // keys per kernel call, at most

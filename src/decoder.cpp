@@ -108,6 +108,29 @@ template <class F> void per_token(thread_pool& pool, int64_t n, F&& f) {
     });
 }
 
+// What both attention paths take from the cache's types: the head sizes in bytes, the kernels,
+// and the 1/sqrt(head_dim) score scale.
+struct attn_setup {
+    float scale;
+    ggml_type tk, tv;
+    size_t k_head_bytes, v_head_bytes;
+    const attention_kernels& ak;
+    const kernels::type_kernels& kconv;
+    const kernels::type_kernels& vconv;
+    attn_setup(const model_hparams& hp, const kv_cache& kv)
+        : scale(1.0f / std::sqrt(float(hp.head_dim))),
+          tk(kv.params().type_k),
+          tv(kv.params().type_v),
+          k_head_bytes(row_bytes(tk, hp.head_dim)),
+          v_head_bytes(row_bytes(tv, hp.head_dim)),
+          ak(attention_kernels_active()),
+          kconv(kernels::get(tk)),
+          vconv(kernels::get(tv)) {}
+    // KV head g's key (value) in slot 0 of the layer; slot j is k_row_bytes() (v_row_bytes()) further
+    const std::byte* k_head(const kv_cache& kv, int64_t layer, int64_t g) const { return kv.k_row(layer, 0) + size_t(g) * k_head_bytes; }
+    const std::byte* v_head(const kv_cache& kv, int64_t layer, int64_t g) const { return kv.v_row(layer, 0) + size_t(g) * v_head_bytes; }
+};
+
 // Prompt attention: one task is a block of up to k_attn_tok_block consecutive tokens of one
 // sequence that see the same first slot, and one KV head. Each tile of keys and values is
 // converted to f32 once for the block's query rows (block tokens × the heads of the group);
@@ -115,12 +138,8 @@ template <class F> void per_token(thread_pool& pool, int64_t n, F&& f) {
 void attention_blocks(const model_hparams& hp, const kv_cache& kv, int64_t layer, int64_t n_tok, const float* q, float* out,
                       forward_scratch& s, thread_pool& pool) {
     const int64_t hd = hp.head_dim, group = group_size(hp), nq = hp.n_embd_q();
-    const float scale = 1.0f / std::sqrt(float(hd));
-    const ggml_type tk = kv.params().type_k, tv = kv.params().type_v;
-    const size_t k_head_bytes = row_bytes(tk, hd), v_head_bytes = row_bytes(tv, hd);
-    const attention_kernels& ak = attention_kernels_active();
-    const auto& kconv = kernels::get(tk);
-    const auto& vconv = kernels::get(tv);
+    const attn_setup as(hp, kv);
+    const auto& [scale, tk, tv, k_head_bytes, v_head_bytes, ak, kconv, vconv] = as;
     // Block b covers tokens [blk[b], blk[b + 1]).
     std::vector<int64_t>& blk = s.attn_blocks;
     blk.clear();
@@ -151,12 +170,10 @@ void attention_blocks(const model_hparams& hp, const kv_cache& kv, int64_t layer
         r.tile = nullptr;  // the tile passed is f32 already
         for (int64_t i = 0; i < nt; ++i)
             std::memcpy(qs + i * group * hd, q + (t0 + i) * nq + g * group * hd, size_t(group * hd) * sizeof(float));
-        std::fill(r.m, r.m + R, -INFINITY);
-        std::fill(r.l, r.l + R, 0.0f);
-        std::fill(r.acc, r.acc + R * hd, 0.0f);
+        r.start();
         const seq_slots& ss = s.seqs[size_t(s.tok_seq[size_t(t0)])];
-        const std::byte* kb = kv.k_row(layer, 0) + size_t(g) * k_head_bytes;
-        const std::byte* vb = kv.v_row(layer, 0) + size_t(g) * v_head_bytes;
+        const std::byte* kb = as.k_head(kv, layer, g);
+        const std::byte* vb = as.v_head(kv, layer, g);
         int64_t hi = 0;
         for (int64_t i = 0; i < nt; ++i) hi = std::max(hi, s.tok_hi[size_t(t0 + i)]);
         for (int64_t j0 = s.tok_lo[size_t(t0)]; j0 < hi; j0 += k_attn_tile) {
@@ -206,12 +223,8 @@ void attention(const model_hparams& hp, const kv_cache& kv, int64_t layer, int64
         return;
     }
     const int64_t hd = hp.head_dim, group = group_size(hp);
-    const float scale = 1.0f / std::sqrt(float(hd));
-    const ggml_type tk = kv.params().type_k, tv = kv.params().type_v;
-    const size_t k_head_bytes = row_bytes(tk, hd), v_head_bytes = row_bytes(tv, hd);
-    const attention_kernels& ak = attention_kernels_active();
-    const auto& kconv = kernels::get(tk);
-    const auto& vconv = kernels::get(tv);
+    const attn_setup as(hp, kv);
+    const auto& [scale, tk, tv, k_head_bytes, v_head_bytes, ak, kconv, vconv] = as;
     // Enough tasks for every thread to have a few, so a late thread's share can be taken over:
     // a single token splits its head groups further.
     const int64_t base = n_tok * hp.n_head_kv;
@@ -238,12 +251,10 @@ void attention(const model_hparams& hp, const kv_cache& kv, int64_t layer, int64
         float* ktile = r.scores + group * k_attn_tile;
         float* vtile = ktile + k_attn_tile * hd;
         r.tile = ktile;
-        std::fill(r.m, r.m + R, -INFINITY);
-        std::fill(r.l, r.l + R, 0.0f);
-        std::fill(r.acc, r.acc + R * hd, 0.0f);
+        r.start();
         const seq_slots& ss = s.seqs[size_t(s.tok_seq[size_t(t)])];
-        const std::byte* kb = kv.k_row(layer, 0) + size_t(g) * k_head_bytes;
-        const std::byte* vb = kv.v_row(layer, 0) + size_t(g) * v_head_bytes;
+        const std::byte* kb = as.k_head(kv, layer, g);
+        const std::byte* vb = as.v_head(kv, layer, g);
         for (int64_t j0 = s.tok_lo[size_t(t)]; j0 < s.tok_hi[size_t(t)]; j0 += k_attn_tile) {
             const int64_t n = std::min(k_attn_tile, s.tok_hi[size_t(t)] - j0);
             const int32_t* idx = ss.slot.data() + j0;
