@@ -139,7 +139,6 @@ void attention_blocks(const model_hparams& hp, const kv_cache& kv, int64_t layer
                       forward_scratch& s, thread_pool& pool) {
     const int64_t hd = hp.head_dim, group = group_size(hp), nq = hp.n_embd_q();
     const attn_setup as(hp, kv);
-    const auto& [scale, tk, tv, k_head_bytes, v_head_bytes, ak, kconv, vconv] = as;
     // Block b covers tokens [blk[b], blk[b + 1]).
     std::vector<int64_t>& blk = s.attn_blocks;
     blk.clear();
@@ -159,7 +158,7 @@ void attention_blocks(const model_hparams& hp, const kv_cache& kv, int64_t layer
         attn_rows r;
         r.n_rows = R;
         r.head_dim = hd;
-        r.scale = scale;
+        r.scale = as.scale;
         r.m = w;
         r.l = w + R;
         r.acc = r.l + R;
@@ -180,8 +179,8 @@ void attention_blocks(const model_hparams& hp, const kv_cache& kv, int64_t layer
             const int64_t n = std::min(k_attn_tile, hi - j0);
             const int32_t* idx = ss.slot.data() + j0;
             for (int64_t j = 0; j < n; ++j) {
-                kconv.to_float(kb + size_t(idx[j]) * kv.k_row_bytes(), ktile + j * hd, hd);
-                vconv.to_float(vb + size_t(idx[j]) * kv.v_row_bytes(), vtile + j * hd, hd);
+                as.kconv.to_float(kb + size_t(idx[j]) * kv.k_row_bytes(), ktile + j * hd, hd);
+                as.vconv.to_float(vb + size_t(idx[j]) * kv.v_row_bytes(), vtile + j * hd, hd);
             }
             // runs of consecutive tokens that see the same number of this tile's keys
             for (int64_t i = 0; i < nt;) {
@@ -198,7 +197,7 @@ void attention_blocks(const model_hparams& hp, const kv_cache& kv, int64_t layer
                     sub.l = r.l + o;
                     sub.acc = r.acc + o * hd;
                     sub.scores = r.scores + o * k_attn_tile;
-                    ak.attend_f32(sub, ktile, hd, vtile, hd, k_attn_iota.data(), ni);
+                    as.ak.attend_f32(sub, ktile, hd, vtile, hd, k_attn_iota.data(), ni);
                 }
                 i = e;
             }
@@ -224,7 +223,6 @@ void attention(const model_hparams& hp, const kv_cache& kv, int64_t layer, int64
     }
     const int64_t hd = hp.head_dim, group = group_size(hp);
     const attn_setup as(hp, kv);
-    const auto& [scale, tk, tv, k_head_bytes, v_head_bytes, ak, kconv, vconv] = as;
     // Enough tasks for every thread to have a few, so a late thread's share can be taken over:
     // a single token splits its head groups further.
     const int64_t base = n_tok * hp.n_head_kv;
@@ -243,7 +241,7 @@ void attention(const model_hparams& hp, const kv_cache& kv, int64_t layer, int64
         r.q = q + t * hp.n_embd_q() + h0 * hd;
         r.n_rows = R;
         r.head_dim = hd;
-        r.scale = scale;
+        r.scale = as.scale;
         r.m = w;
         r.l = w + group;
         r.acc = w + 2 * group;
@@ -258,18 +256,18 @@ void attention(const model_hparams& hp, const kv_cache& kv, int64_t layer, int64
         for (int64_t j0 = s.tok_lo[size_t(t)]; j0 < s.tok_hi[size_t(t)]; j0 += k_attn_tile) {
             const int64_t n = std::min(k_attn_tile, s.tok_hi[size_t(t)] - j0);
             const int32_t* idx = ss.slot.data() + j0;
-            if (tk == ggml_type::f16 && tv == ggml_type::f16) {
-                ak.attend_f16(r, reinterpret_cast<const uint16_t*>(kb), int64_t(kv.k_row_bytes() / 2),
+            if (as.tk == ggml_type::f16 && as.tv == ggml_type::f16) {
+                as.ak.attend_f16(r, reinterpret_cast<const uint16_t*>(kb), int64_t(kv.k_row_bytes() / 2),
                               reinterpret_cast<const uint16_t*>(vb), int64_t(kv.v_row_bytes() / 2), idx, n);
-            } else if (tk == ggml_type::f32 && tv == ggml_type::f32) {
-                ak.attend_f32(r, reinterpret_cast<const float*>(kb), int64_t(kv.k_row_bytes() / 4),
+            } else if (as.tk == ggml_type::f32 && as.tv == ggml_type::f32) {
+                as.ak.attend_f32(r, reinterpret_cast<const float*>(kb), int64_t(kv.k_row_bytes() / 4),
                               reinterpret_cast<const float*>(vb), int64_t(kv.v_row_bytes() / 4), idx, n);
             } else {  // other types (q8_0, mixed): convert the tile
                 for (int64_t j = 0; j < n; ++j) {
-                    kconv.to_float(kb + size_t(idx[j]) * kv.k_row_bytes(), ktile + j * hd, hd);
-                    vconv.to_float(vb + size_t(idx[j]) * kv.v_row_bytes(), vtile + j * hd, hd);
+                    as.kconv.to_float(kb + size_t(idx[j]) * kv.k_row_bytes(), ktile + j * hd, hd);
+                    as.vconv.to_float(vb + size_t(idx[j]) * kv.v_row_bytes(), vtile + j * hd, hd);
                 }
-                ak.attend_f32(r, ktile, hd, vtile, hd, k_attn_iota.data(), n);
+                as.ak.attend_f32(r, ktile, hd, vtile, hd, k_attn_iota.data(), n);
             }
         }
         for (int64_t i = 0; i < R; ++i) {
