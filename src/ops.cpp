@@ -183,8 +183,9 @@ void matmul_group(const matmul_out* outs, size_t n_outs, const float* x, int64_t
         }
         act_of[i] = a;
     }
-    // Per-row preparations of the gemms (one per distinct prepare function and activations),
-    // after the activations.
+    // Per-row preparations of the gemms, after the activations: one per distinct prepare
+    // function (a prepare function belongs to one weight type, hence to one activation type, so
+    // products sharing it read the same converted activations).
     std::array<size_t, k_max_matmul_group> prep_offset{};
     std::array<size_t, k_max_matmul_group> prep_owner{};  // the product that computes it
     size_t prep_bytes = 0;
@@ -193,9 +194,7 @@ void matmul_group(const matmul_out* outs, size_t n_outs, const float* x, int64_t
         prep_owner[i] = n_outs;
         if (!p.batched || !p.k->gemm_prepare) continue;
         size_t j = 0;
-        while (j < i && !(prep_owner[j] == j && plans[j].k->gemm_prepare == p.k->gemm_prepare && act_of[j] == act_of[i] &&
-                          plans[j].k->vec_dot_type == p.k->vec_dot_type))
-            ++j;
+        while (j < i && !(prep_owner[j] == j && plans[j].k->gemm_prepare == p.k->gemm_prepare)) ++j;
         prep_owner[i] = j;
         if (j == i) {
             prep_offset[i] = act_bytes + prep_bytes;
