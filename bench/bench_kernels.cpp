@@ -4,6 +4,8 @@
 // ops.cpp's matmul does for one token: quantize the activation row to the vec-dot type, then one
 // vec_dot per weight row, rows split over the threads in chunks.
 //
+// matvec_packed/Q4_K/... is matvec with the weights row-interleaved (kernels.hpp packed_kernels).
+//
 // Prompt processing (issue 6): gemm/TYPE/KxN/TIER/tokens:512/threads:T multiplies 512 activation
 // rows at once with the tier's gemm kernel; gemm_by_vec_dot/... is the same product as one
 // vec_dot per (row, token), for comparison. items/s = multiply-adds per second.
@@ -131,6 +133,40 @@ void matvec(benchmark::State& state, ggml_type t, shape s, variant v, int n_thre
     state.SetItemsProcessed(int64_t(state.iterations()) * s.rows * s.cols);
 }
 
+// The same product with the weights packed (kernels.hpp packed_kernels, Q4_K): whole 16-row
+// groups split over the threads, one packed dot per group.
+void matvec_packed(benchmark::State& state, ggml_type t, shape s, variant v, int n_threads) {
+    const kernels::kernel_table table = kernels::make_table(v.tier, v.vnni);
+    const kernels::type_kernels& k = table[size_t(t)];
+    const kernels::packed_kernels& pk = *k.packed;
+    const kernels::type_kernels& ka = table[size_t(k.vec_dot_type)];
+    const auto& w = weights(t, s);
+    const size_t w_row = row_bytes(t, s.cols), gb = pk.group_bytes(s.cols);
+    const int64_t n_groups = s.rows / kernels::k_pack_rows;
+    std::vector<uint8_t> packed(gb * size_t(n_groups));
+    for (int64_t g = 0; g < n_groups; ++g)
+        pk.pack(w.data() + size_t(g * kernels::k_pack_rows) * w_row, w_row, s.cols, packed.data() + size_t(g) * gb);
+
+    std::vector<float> x(static_cast<size_t>(s.cols)), y(static_cast<size_t>(s.rows));
+    std::mt19937 rng(7);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (auto& e : x) e = normal(rng);
+    std::vector<uint8_t> act(row_bytes(k.vec_dot_type, s.cols));
+    detail::thread_pool pool(n_threads);
+
+    for (auto _ : state) {
+        ka.from_float(x.data(), act.data(), s.cols);
+        pool.parallel_for(n_groups, 1, [&](int64_t g0, int64_t g1) {
+            for (int64_t g = g0; g < g1; ++g)
+                pk.dot(s.cols, &y[size_t(g * kernels::k_pack_rows)], packed.data() + size_t(g) * gb, act.data());
+        });
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(w.size()));
+    state.SetItemsProcessed(int64_t(state.iterations()) * s.rows * s.cols);
+}
+
 // One prompt-processing matmul: n_tok activation rows converted to the vec-dot type (and, for
 // gemms that need it, prepared: gemm_prepare), split over the threads, then the tier's gemm with
 // the rows split into contiguous runs of row groups, as ops.cpp's matmul does. `by_vec_dot` runs the same product as one vec_dot per (row, token),
@@ -218,6 +254,20 @@ int main(int argc, char** argv) {
                     const std::string name =
                         fmt::format("matvec/{}/{}x{}/{}/threads:{}", type_name(t), s.cols, s.rows, v.name, threads);
                     benchmark::RegisterBenchmark(name.c_str(), matvec, t, s, v, threads)
+                        ->Unit(benchmark::kMillisecond)
+                        ->UseRealTime()
+                        ->ComputeStatistics("min", [](const std::vector<double>& runs) { return *std::min_element(runs.begin(), runs.end()); });
+                }
+    // Q4_K row-interleaved, against the rows above; 4096x128 (295 KB) stays in L2, so it
+    // measures the arithmetic alone.
+    for (shape s : {shape{4096, 128}, shapes[0], shapes[1], shapes[2]})
+        for (const variant& v : variants)
+            for (int threads : {1, 2})
+                for (bool packed : {false, true}) {
+                    if (!packed && s.rows != 128) continue;  // registered above
+                    const std::string name = fmt::format("{}/Q4_K/{}x{}/{}/threads:{}", packed ? "matvec_packed" : "matvec", s.cols,
+                                                         s.rows, v.name, threads);
+                    benchmark::RegisterBenchmark(name.c_str(), packed ? matvec_packed : matvec, ggml_type::q4_K, s, v, threads)
                         ->Unit(benchmark::kMillisecond)
                         ->UseRealTime()
                         ->ComputeStatistics("min", [](const std::vector<double>& runs) { return *std::min_element(runs.begin(), runs.end()); });

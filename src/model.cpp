@@ -61,6 +61,7 @@ std::shared_ptr<const model> model::load(const std::filesystem::path& path, cons
     if (params.progress && !params.progress(0.5f)) fail(errc::cancelled, "{}: loading cancelled", f.name());
     arch->load(*p, params.log);
     p->fingerprint = compute_fingerprint(*p);
+    if (params.repack) detail::pack_weights(*p);
     if (params.progress && !params.progress(1.0f)) fail(errc::cancelled, "{}: loading cancelled", f.name());
     return std::shared_ptr<const model>(new model(std::move(p)));
 }

@@ -19,6 +19,10 @@ struct weight {
     int64_t rows = 0;
     size_t row_bytes = 0;
     const std::byte* data = nullptr;
+    // Packed (kernels.hpp packed_kernels): rows interleaved in groups of k_pack_rows, group g at
+    // data + g·group_bytes; row() is then meaningless.
+    bool packed = false;
+    size_t group_bytes = 0;
 
     const std::byte* row(int64_t r) const noexcept { return data + size_t(r) * row_bytes; }
     explicit operator bool() const noexcept { return data != nullptr; }
@@ -36,6 +40,22 @@ struct decoder_layer {
     weight w_down;                 // (n_ff -> n_embd)
 };
 
+// The anonymous, 2 MiB-aligned memory that packed weights live in (pack_weights.cpp).
+class packed_memory {
+public:
+    explicit packed_memory(size_t n);  // throws std::bad_alloc
+    ~packed_memory();
+    packed_memory(const packed_memory&) = delete;
+    packed_memory& operator=(const packed_memory&) = delete;
+    std::byte* data() noexcept { return data_; }
+
+private:
+    static constexpr size_t k_huge = size_t(2) << 20;
+    void* map_ = nullptr;
+    size_t len_ = 0;
+    std::byte* data_ = nullptr;
+};
+
 }  // namespace detail
 
 struct model::impl {
@@ -47,6 +67,14 @@ struct model::impl {
     detail::weight output;         // (n_embd -> n_vocab); token_embd when tied
     std::vector<detail::decoder_layer> layers;  // (n_layer)
     uint64_t fingerprint = 0;
+    std::unique_ptr<detail::packed_memory> packed;  // the packed matrices, if any
 };
+
+namespace detail {
+// Packs every matrix of m that the active ISA multiplies faster packed (kernels.hpp
+// packed_kernels) and releases its pages in the file. Run after everything that reads the
+// file's tensor data (the fingerprint).
+void pack_weights(model::impl& m);
+}  // namespace detail
 
 }  // namespace ember

@@ -66,7 +66,8 @@ namespace {
 
 // Bytes per thread of gemm scratch, and where the first one starts (64-byte aligned).
 size_t gemm_scratch(const kernels::type_kernels& k, const weight& w, int64_t n_tok) {
-    return k.gemm_work ? (k.gemm_work(w.cols, n_tok) + 63) / 64 * 64 : 0;
+    const kernels::gemm_work_fn f = w.packed ? k.packed->gemm_work : k.gemm_work;
+    return f ? (f(w.cols, n_tok) + 63) / 64 * 64 : 0;
 }
 
 // How one product of a group is cut into pool tasks.
@@ -74,6 +75,7 @@ struct product_plan {
     const weight* w = nullptr;
     float* y = nullptr;
     const kernels::type_kernels* k = nullptr;
+    const kernels::packed_kernels* pk = nullptr;  // the weight is packed: its kernels
     const std::byte* act = nullptr;  // its activations, converted (or x itself for f32)
     size_t act_row = 0;
     std::byte* prep = nullptr;  // what the gemm derives from them (gemm_prepare), if anything
@@ -97,6 +99,7 @@ constexpr int64_t k_vec_dot_tasks_per_thread = 8;  // generation: contiguous run
 void plan_product(product_plan& p, int64_t n_tok, int nth) {
     const weight& w = *p.w;
     if (!p.batched) {
+        // packed: whole groups per task (rows is then a multiple of the group)
         const int64_t max_parts = std::max<int64_t>(1, w.rows / 16);
         p.row_parts = int(std::min<int64_t>(max_parts, nth == 1 ? 1 : nth * k_vec_dot_tasks_per_thread));
         p.tok_parts = 1;
@@ -104,7 +107,7 @@ void plan_product(product_plan& p, int64_t n_tok, int nth) {
     }
     // With enough groups to keep every thread busy only rows are split; otherwise tokens are
     // split too (each thread then converts its rows itself).
-    p.group = p.k->gemm_rows;
+    p.group = p.pk ? kernels::k_pack_rows : p.k->gemm_rows;
     p.n_groups = (w.rows + p.group - 1) / p.group;
     if (p.n_groups >= nth) {
         p.row_parts = int(std::min<int64_t>(p.n_groups, k_gemm_tasks_per_thread * nth));
@@ -118,6 +121,17 @@ void plan_product(product_plan& p, int64_t n_tok, int nth) {
 void run_product_task(const product_plan& p, int64_t task, int64_t n_tok, std::byte* work) {
     const weight& w = *p.w;
     const int rp = int(task % p.row_parts), tp = int(task / p.row_parts);
+    if (!p.batched && p.pk) {
+        // Packed: each task streams a contiguous run of groups, 16 results per activation row.
+        const int64_t n_groups = w.rows / kernels::k_pack_rows;
+        const int64_t g0 = n_groups * rp / p.row_parts, g1 = n_groups * (rp + 1) / p.row_parts;
+        for (int64_t g = g0; g < g1; ++g) {
+            const std::byte* wg = w.data + size_t(g) * w.group_bytes;
+            for (int64_t t = 0; t < n_tok; ++t)
+                p.pk->dot(w.cols, p.y + t * w.rows + g * kernels::k_pack_rows, wg, p.act + size_t(t) * p.act_row);
+        }
+        return;
+    }
     if (!p.batched) {
         // One token (or a type without a gemm): each task streams a contiguous run of rows.
         const int64_t r0 = w.rows * rp / p.row_parts, r1 = w.rows * (rp + 1) / p.row_parts;
@@ -135,15 +149,15 @@ void run_product_task(const product_plan& p, int64_t task, int64_t n_tok, std::b
     a.k = w.cols;
     a.n_rows = r1 - r0;
     a.n_tok = t1 - t0;
-    a.w = w.row(r0);
-    a.w_row_bytes = w.row_bytes;
+    a.w = p.pk ? w.data + size_t(r0 / kernels::k_pack_rows) * w.group_bytes : w.row(r0);
+    a.w_row_bytes = p.pk ? w.group_bytes : w.row_bytes;
     a.act = p.act + size_t(t0) * p.act_row;
     a.act_row_bytes = p.act_row;
     a.y = p.y + t0 * w.rows + r0;
     a.y_stride = w.rows;
     a.work = work;
     a.prep = p.prep ? p.prep + size_t(t0) * p.prep_row : nullptr;
-    p.k->gemm(a);
+    (p.pk ? p.pk->gemm : p.k->gemm)(a);
 }
 
 }  // namespace
@@ -169,8 +183,13 @@ void matmul_group(const matmul_out* outs, size_t n_outs, const float* x, int64_t
         p.y = outs[i].y;
         p.k = &kernels::get(w.type);
         if (!p.k->vec_dot) fail(errc::unsupported, "no kernel for {} weights", type_name(w.type));
+        if (w.packed) {
+            p.pk = p.k->packed;
+            if (!p.pk || w.rows % kernels::k_pack_rows != 0)
+                fail(errc::internal, "packed {} weights without packed kernels", type_name(w.type));
+        }
         const ggml_type at = p.k->vec_dot_type;
-        p.batched = n_tok >= 2 && n_tok >= p.k->gemm_min_tok && p.k->gemm;
+        p.batched = n_tok >= 2 && n_tok >= p.k->gemm_min_tok && (p.pk ? p.pk->gemm != nullptr : p.k->gemm != nullptr);
         p.act_row = at == ggml_type::f32 ? size_t(cols) * sizeof(float) : row_bytes(at, cols);
         if (p.batched) work = std::max(work, gemm_scratch(*p.k, w, n_tok));
         if (at == ggml_type::f32) continue;
@@ -192,7 +211,7 @@ void matmul_group(const matmul_out* outs, size_t n_outs, const float* x, int64_t
     for (size_t i = 0; i < n_outs; ++i) {
         const product_plan& p = plans[i];
         prep_owner[i] = n_outs;
-        if (!p.batched || !p.k->gemm_prepare) continue;
+        if (!p.batched || p.pk || !p.k->gemm_prepare) continue;
         size_t j = 0;
         while (j < i && !(prep_owner[j] == j && plans[j].k->gemm_prepare == p.k->gemm_prepare)) ++j;
         prep_owner[i] = j;
@@ -255,6 +274,7 @@ void matmul(const weight& w, const float* x, int64_t n_tok, float* y, thread_poo
 
 void get_rows(const weight& table, const token_id* ids, int64_t n, float* out) {
     const kernels::type_kernels& k = kernels::get(table.type);
+    if (table.packed) fail(errc::internal, "get_rows on a packed {} matrix", type_name(table.type));
     for (int64_t i = 0; i < n; ++i) k.to_float(table.row(ids[i]), out + i * table.cols, table.cols);
 }
 

@@ -44,6 +44,8 @@ bandwidth achieved during generation (bytes of every weight read per token × to
   -mmp, --mmap 0|1         0 (default): read the model into memory, on huge pages; 1: map the
                            file (llama-bench's default; generation is slower)
   --no-mmap                the same as -mmp 0
+  -nr, --no-repack 0|1     1: keep the weights as in the file instead of repacking those that
+                           run faster row-interleaved (Q4_K; default 0, as llama-bench)
 )";
 
 struct test_result {
@@ -198,12 +200,14 @@ int cmd_bench(std::span<char* const> argv) {
     const bool no_mmap_flag = a.flag({"--no-mmap"});
     const int mmp = a.number_or<int>({"-mmp", "--mmap"}, 0);
     const bool use_mmap = !no_mmap_flag && mmp != 0;
+    const int no_repack = a.number_or<int>({"-nr", "--no-repack"}, 0);
     context_params cp = parse_context_flags(a);
     a.finish();
     if (models.empty()) throw usage_error("-m MODEL is required");
     if (n_prompt < 0 || n_gen < 0 || (n_prompt == 0 && n_gen == 0)) throw usage_error("-p and -n must not be negative, and not both 0");
     if (reps < 1) throw usage_error("-r must be at least 1");
     if (mmp != 0 && mmp != 1) throw usage_error("-mmp must be 0 or 1");
+    if (no_repack != 0 && no_repack != 1) throw usage_error("-nr must be 0 or 1");
     if (out != "md" && out != "json" && out != "csv") throw usage_error("-o must be md, json or csv");
 
     std::vector<test_result> results;
@@ -211,6 +215,7 @@ int cmd_bench(std::span<char* const> argv) {
     for (const auto& path : models) {
         model_params mp;
         mp.use_mmap = use_mmap;
+        mp.repack = no_repack == 0;
         const auto m = model::load(path, mp);
         const auto& voc = m->vocab();
         const int64_t n_vocab = m->hparams().n_vocab;

@@ -38,6 +38,7 @@ as llama.cpp's perplexity tool does. Prints the running value after each chunk a
   --kl-divergence          also compare with a base model (needs --base)
   --base FILE              the base model for --kl-divergence (e.g. the F32 model)
   --mmap                   map the model files instead of reading them into memory
+  --no-repack              keep the weights as in the file (Q4_K is row-interleaved by default)
 )";
 
 std::string read_file(const std::string& path) {
@@ -133,6 +134,7 @@ int cmd_perplexity(std::span<char* const> argv) {
     model_params mp;
     mp.use_mmap = a.flag({"--mmap"});
     if (a.flag({"--no-mmap"})) mp.use_mmap = false;
+    mp.repack = !a.flag({"--no-repack"});
     const auto base_path = a.value({"--base", "--kl-divergence-base"});
     const int64_t max_chunks = a.number_or<int64_t>({"--chunks"}, -1);
     const auto batch_flag = a.number<int64_t>({"-b", "--batch-size"});

@@ -44,6 +44,8 @@ model and context:
   --mmap                   map the model file instead of reading it into memory (starts faster
                            and shares pages between processes; generation is slower)
   --no-mmap                read the model into memory, on huge pages (the default)
+  --no-repack              keep the weights as in the file (by default Q4_K matrices are
+                           row-interleaved at load, which multiplies faster)
   --save-state FILE        save the context (KV cache) after generating
   --load-state FILE        restore a saved context first; the prompt's cached prefix is reused
   -v, --verbose            print the sampler chain, memory use and more to stderr
@@ -119,6 +121,7 @@ int cmd_run(std::span<char* const> argv) {
     const bool verbose = a.flag({"-v", "--verbose"});
     const bool want_mmap = a.flag({"--mmap"});
     const bool no_mmap = a.flag({"--no-mmap"}) || !want_mmap;
+    const bool no_repack = a.flag({"--no-repack"});
     const auto save_state = a.value({"--save-state"});
     const auto load_state = a.value({"--load-state"});
     context_params cp = parse_context_flags(a);
@@ -139,6 +142,7 @@ int cmd_run(std::span<char* const> argv) {
     const auto t_load = std::chrono::steady_clock::now();
     model_params mp;
     mp.use_mmap = !no_mmap;
+    mp.repack = !no_repack;
     mp.log = [verbose](log_level lvl, std::string_view msg) {
         if (verbose || lvl >= log_level::warn)
             std::fprintf(stderr, "ember: %.*s\n", int(msg.size()), msg.data());

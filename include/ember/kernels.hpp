@@ -71,6 +71,35 @@ using gemm_work_fn = size_t (*)(int64_t k, int64_t n_tok);
 using gemm_prep_bytes_fn = size_t (*)(int64_t k);
 using gemm_prepare_fn = void (*)(const void* act, size_t act_row_bytes, int64_t n_tok, int64_t k, void* out);
 
+// ---- row-interleaved ("packed") weights ----------------------------------------------------------
+//
+// A type may have a second in-memory layout in which k_pack_rows consecutive rows are stored
+// together, super-block by super-block, with the same four quants of every row side by side
+// (quant/blocks.hpp, block_q4_K_x16): one 32-bit lane per row, so one broadcast of four
+// activation quants feeds a multiply-add over all the rows at once, and each row's scales are
+// unpacked once at packing time instead of once per dot product. Generation gains the most: the
+// row kernels spend more time unpacking than the memory takes to deliver the bytes.
+//
+// The layout is the same on every tier (the scalar table has the reference kernels for it), so a
+// packed matrix keeps working when the active ISA changes. A packed matrix has rows divisible by
+// k_pack_rows; group g (rows 16g .. 16g+15) starts at g·group_bytes(k).
+inline constexpr int k_pack_rows = 16;
+struct packed_kernels {
+    size_t (*group_bytes)(int64_t k) = nullptr;
+    // k_pack_rows rows of the plain type (row_bytes apart) -> one group, and back, bit for bit.
+    void (*pack)(const void* rows, size_t row_bytes, int64_t k, void* group) = nullptr;
+    void (*unpack)(const void* group, int64_t k, void* rows, size_t row_bytes) = nullptr;
+    // s[0..k_pack_rows) = the dot products of the group's rows with one activation row of the
+    // type's vec_dot_type (as vec_dot, up to float rounding).
+    void (*dot)(int64_t k, float* s, const void* group, const void* y) = nullptr;
+    // The batched product from packed weights: gemm_args as for gemm_fn, except that w is the
+    // first group, w_row_bytes the distance between groups and n_rows a multiple of k_pack_rows.
+    gemm_fn gemm = nullptr;
+    gemm_work_fn gemm_work = nullptr;
+    // This tier's packed kernels beat its row kernels: loaders pack weights only then.
+    bool faster = false;
+};
+
 struct type_kernels {
     ggml_type vec_dot_type = ggml_type::f32;
     to_float_fn to_float = nullptr;
@@ -85,6 +114,7 @@ struct type_kernels {
     // multiples of it. Below gemm_min_tok tokens a loop over vec_dot is faster.
     int gemm_rows = 1;
     int gemm_min_tok = 1;
+    const packed_kernels* packed = nullptr;  // the packed form, if the type has one
     // Whether ember can multiply a weight matrix of this type (vec_dot and the activation
     // quantizer for vec_dot_type both exist).
     bool can_matmul() const noexcept { return vec_dot != nullptr; }

@@ -8,6 +8,7 @@
 // goes through quant::quantize_row instead, which uses the round-half-away reference recipe.
 #include "ember/quant/quantize.hpp"
 #include "ember/quant/reference.hpp"
+#include "kernels/packed.hpp"
 #include "kernels/ref_gemm.hpp"
 #include "kernels/table.hpp"
 
@@ -46,6 +47,7 @@ void register_quant_scalar(kernel_table& t) {
     slot(t, ggml_type::q2_K) = weight_row<block_q2_K, block_q8_K>();
     slot(t, ggml_type::q3_K) = weight_row<block_q3_K, block_q8_K>();
     slot(t, ggml_type::q4_K) = weight_row<block_q4_K, block_q8_K>();
+    slot(t, ggml_type::q4_K).packed = &packed::q4_K_x16_reference();
     slot(t, ggml_type::q5_K) = weight_row<block_q5_K, block_q8_K>();
     slot(t, ggml_type::q6_K) = weight_row<block_q6_K, block_q8_K>();
     slot(t, ggml_type::q8_K) = {ggml_type::q8_K, to_float<block_q8_K>, activation_from_float<block_q8_K>, nullptr};

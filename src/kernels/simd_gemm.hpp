@@ -7,6 +7,7 @@
 #include "kernels/simd_gemm_kquants.hpp"
 #include "kernels/simd_gemm_q8_0.hpp"
 #include "kernels/simd_legacy.hpp"
+#include "kernels/simd_packed.hpp"
 
 namespace ember::kernels::EMBER_SIMD_NS::gemm {
 
@@ -14,6 +15,7 @@ inline void register_gemm(kernel_table& t) {
     register_kquants_gemm(t);
     register_q8_0_gemm(t);
     register_float_gemm(t);
+    register_packed(t);
     slot(t, ggml_type::q4_0).gemm = gemm_by_vec_dot<symmetric_entry<block_q4_0>>;
     slot(t, ggml_type::q5_0).gemm = gemm_by_vec_dot<symmetric_entry<block_q5_0>>;
     slot(t, ggml_type::q4_1).gemm = gemm_by_vec_dot<offset_entry<block_q4_1>>;

@@ -125,6 +125,22 @@ struct block_q8_K {
 };
 static_assert(sizeof(block_q8_K) == 292);
 
+// ---- packed (row-interleaved) forms, in memory only (kernels.hpp, packed_kernels) --------------
+
+// Super-block sb of 16 consecutive Q4_K rows (rows 16g .. 16g+15, lane r = row 16g + r). The
+// quants are regrouped so that 32-bit lane r of a 64-byte vector holds row r: byte b of lane r
+// in qs[j][v] has element 32j + 8v + b in its low nibble and element 32j + 8v + 4 + b in its
+// high nibble. The 6-bit scales and mins are stored unpacked, the mins as pairs (sub-blocks 2p
+// and 2p+1 of row r in mn[p][r]). d and dmin are copied. 2368 bytes for 16 × 144.
+struct block_q4_K_x16 {
+    uint16_t d[16];
+    uint16_t dmin[16];
+    uint8_t sc[8][16];        // sc[j][r]: scale of sub-block j of row r
+    uint8_t mn[4][16][2];     // mn[p][r][i]: min of sub-block 2p + i of row r
+    uint8_t qs[8][4][64];
+};
+static_assert(sizeof(block_q4_K_x16) == 2368);
+
 // ---- block traits: type id and elements per block, for generic code and tests --------------------
 
 template <class Block> struct block_traits;

@@ -1,0 +1,138 @@
+// Packing Q4_K rows into block_q4_K_x16 groups and back, and the reference kernels of the
+// packed form. The reference dot computes exactly what quant::ref::vec_dot computes for each of
+// the 16 rows (the same integer sums, the same double accumulation), so it is bit-identical to
+// the row reference: tests check the packed tiers against either.
+#include <cstring>
+
+#include "ember/fp16.hpp"
+#include "ember/quant/blocks.hpp"
+#include "kernels/packed.hpp"
+
+namespace ember::kernels::packed {
+
+using quant::block_q4_K;
+using quant::block_q4_K_x16;
+using quant::block_q8_K;
+using quant::qk_k;
+
+size_t q4_K_x16_bytes(int64_t k) noexcept { return size_t(k / qk_k) * sizeof(block_q4_K_x16); }
+
+namespace {
+
+// The 256 quants of a Q4_K block (formats.md §2.6): chunk c of 64, low nibbles first.
+inline void q4_quants(const block_q4_K& b, uint8_t* q) noexcept {
+    for (int c = 0; c < 4; ++c)
+        for (int l = 0; l < 32; ++l) {
+            q[64 * c + l] = b.qs[32 * c + l] & 15;
+            q[64 * c + 32 + l] = b.qs[32 * c + l] >> 4;
+        }
+}
+
+}  // namespace
+
+void pack_q4_K_x16(const void* rows, size_t row_bytes, int64_t k, void* group) noexcept {
+    auto* out = static_cast<block_q4_K_x16*>(group);
+    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+        block_q4_K_x16& o = out[sb];
+        for (int r = 0; r < 16; ++r) {
+            block_q4_K x;
+            std::memcpy(&x, static_cast<const std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, sizeof x);
+            o.d[r] = x.d;
+            o.dmin[r] = x.dmin;
+            for (int j = 0; j < 8; ++j) {
+                uint8_t sc, m;
+                quant::k4_scale_min(j, x.scales, sc, m);
+                o.sc[j][r] = sc;
+                o.mn[j / 2][r][j % 2] = m;
+            }
+            uint8_t q[qk_k];
+            q4_quants(x, q);
+            for (int j = 0; j < 8; ++j)
+                for (int v = 0; v < 4; ++v) {
+                    const uint8_t* e = q + 32 * j + 8 * v;
+                    for (int b = 0; b < 4; ++b) o.qs[j][v][4 * r + b] = uint8_t(e[b] | e[b + 4] << 4);
+                }
+        }
+    }
+}
+
+void unpack_q4_K_x16(const void* group, int64_t k, void* rows, size_t row_bytes) noexcept {
+    const auto* in = static_cast<const block_q4_K_x16*>(group);
+    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+        const block_q4_K_x16& p = in[sb];
+        for (int r = 0; r < 16; ++r) {
+            block_q4_K x{};
+            x.d = p.d[r];
+            x.dmin = p.dmin[r];
+            // the inverse of k4_scale_min: bytes 0-3 scales 0-3 and the top bits of scales 4-7,
+            // bytes 4-7 mins 0-3 and the top bits of mins 4-7, bytes 8-11 the low nibbles of 4-7
+            for (int j = 0; j < 8; ++j) {
+                const int sc = p.sc[j][r], m = p.mn[j / 2][r][j % 2];
+                if (j < 4) {
+                    x.scales[j] = uint8_t(x.scales[j] | sc);
+                    x.scales[j + 4] = uint8_t(x.scales[j + 4] | m);
+                } else {
+                    x.scales[j + 4] = uint8_t((sc & 15) | (m & 15) << 4);
+                    x.scales[j - 4] = uint8_t(x.scales[j - 4] | (sc >> 4) << 6);
+                    x.scales[j] = uint8_t(x.scales[j] | (m >> 4) << 6);
+                }
+            }
+            for (int j = 0; j < 8; ++j)
+                for (int v = 0; v < 4; ++v)
+                    for (int b = 0; b < 4; ++b) {
+                        const int e = 32 * j + 8 * v + b;
+                        const int byte = p.qs[j][v][4 * r + b];
+                        for (const auto& [elem, q] : {std::pair{e, byte & 15}, std::pair{e + 4, byte >> 4}}) {
+                            const int c = elem / 64, l = elem % 64;
+                            if (l < 32) x.qs[32 * c + l] = uint8_t(x.qs[32 * c + l] | q);
+                            else x.qs[32 * c + l - 32] = uint8_t(x.qs[32 * c + l - 32] | q << 4);
+                        }
+                    }
+            std::memcpy(static_cast<std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, &x, sizeof x);
+        }
+    }
+}
+
+namespace {
+
+void dot_reference(int64_t k, float* s, const void* group, const void* vy) {
+    const auto* x = static_cast<const block_q4_K_x16*>(group);
+    const auto* y = static_cast<const block_q8_K*>(vy);
+    for (int r = 0; r < 16; ++r) {
+        double acc = 0;
+        for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+            const block_q4_K_x16& p = x[sb];
+            int32_t sum_scaled = 0, sum_mins = 0;
+            for (int j = 0; j < 8; ++j) {
+                int32_t dot = 0;
+                for (int v = 0; v < 4; ++v)
+                    for (int b = 0; b < 4; ++b) {
+                        const int byte = p.qs[j][v][4 * r + b];
+                        dot += (byte & 15) * y[sb].qs[32 * j + 8 * v + b] + (byte >> 4) * y[sb].qs[32 * j + 8 * v + 4 + b];
+                    }
+                sum_scaled += p.sc[j][r] * dot;
+                sum_mins += p.mn[j / 2][r][j % 2] * (y[sb].bsums[2 * j] + y[sb].bsums[2 * j + 1]);
+            }
+            acc += double(y[sb].d) * (double(fp16_to_fp32(p.d[r])) * sum_scaled - double(fp16_to_fp32(p.dmin[r])) * sum_mins);
+        }
+        s[r] = float(acc);
+    }
+}
+
+void gemm_reference(const gemm_args& a) {
+    const auto* w = static_cast<const std::byte*>(a.w);
+    const auto* x = static_cast<const std::byte*>(a.act);
+    for (int64_t g = 0; g < a.n_rows / k_pack_rows; ++g)
+        for (int64_t t = 0; t < a.n_tok; ++t)
+            dot_reference(a.k, a.y + t * a.y_stride + g * k_pack_rows, w + size_t(g) * a.w_row_bytes,
+                          x + size_t(t) * a.act_row_bytes);
+}
+
+}  // namespace
+
+const packed_kernels& q4_K_x16_reference() noexcept {
+    static const packed_kernels k{q4_K_x16_bytes, pack_q4_K_x16, unpack_q4_K_x16, dot_reference, gemm_reference, nullptr, false};
+    return k;
+}
+
+}  // namespace ember::kernels::packed
