@@ -4,7 +4,7 @@
 // ops.cpp's matmul does for one token: quantize the activation row to the vec-dot type, then one
 // vec_dot per weight row, rows split over the threads in chunks.
 //
-// matvec_packed/Q4_K/... is matvec with the weights row-interleaved (kernels.hpp packed_kernels).
+// matvec_packed/TYPE/... is matvec with the weights row-interleaved (kernels.hpp packed_kernels).
 //
 // Prompt processing (issue 6): gemm/TYPE/KxN/TIER/tokens:512/threads:T multiplies 512 activation
 // rows at once with the tier's gemm kernel; gemm_by_vec_dot/... is the same product as one
@@ -133,7 +133,7 @@ void matvec(benchmark::State& state, ggml_type t, shape s, variant v, int n_thre
     state.SetItemsProcessed(int64_t(state.iterations()) * s.rows * s.cols);
 }
 
-// The same product with the weights packed (kernels.hpp packed_kernels, Q4_K): whole 16-row
+// The same product with the weights packed (kernels.hpp packed_kernels: Q4_K, Q2_K, Q3_K): whole 16-row
 // groups split over the threads, one packed dot per group.
 void matvec_packed(benchmark::State& state, ggml_type t, shape s, variant v, int n_threads) {
     const kernels::kernel_table table = kernels::make_table(v.tier, v.vnni);
@@ -258,16 +258,17 @@ int main(int argc, char** argv) {
                         ->UseRealTime()
                         ->ComputeStatistics("min", [](const std::vector<double>& runs) { return *std::min_element(runs.begin(), runs.end()); });
                 }
-    // Q4_K row-interleaved, against the rows above; 4096x128 (295 KB) stays in L2, so it
-    // measures the arithmetic alone.
+    // The packed types row-interleaved, against the rows above; 4096x128 (at most 295 KB) stays
+    // in L2, so it measures the arithmetic alone.
+    for (ggml_type t : {ggml_type::q4_K, ggml_type::q2_K, ggml_type::q3_K})
     for (shape s : {shape{4096, 128}, shapes[0], shapes[1], shapes[2]})
         for (const variant& v : variants)
             for (int threads : {1, 2})
                 for (bool packed : {false, true}) {
                     if (!packed && s.rows != 128) continue;  // registered above
-                    const std::string name = fmt::format("{}/Q4_K/{}x{}/{}/threads:{}", packed ? "matvec_packed" : "matvec", s.cols,
-                                                         s.rows, v.name, threads);
-                    benchmark::RegisterBenchmark(name.c_str(), packed ? matvec_packed : matvec, ggml_type::q4_K, s, v, threads)
+                    const std::string name = fmt::format("{}/{}/{}x{}/{}/threads:{}", packed ? "matvec_packed" : "matvec", type_name(t),
+                                                         s.cols, s.rows, v.name, threads);
+                    benchmark::RegisterBenchmark(name.c_str(), packed ? matvec_packed : matvec, t, s, v, threads)
                         ->Unit(benchmark::kMillisecond)
                         ->UseRealTime()
                         ->ComputeStatistics("min", [](const std::vector<double>& runs) { return *std::min_element(runs.begin(), runs.end()); });

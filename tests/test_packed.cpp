@@ -1,7 +1,7 @@
-// The packed (row-interleaved) Q4_K form, kernels.hpp packed_kernels: packing is lossless, the
+// The packed (row-interleaved) Q4_K, Q2_K and Q3_K forms, kernels.hpp packed_kernels: packing is lossless, the
 // scalar reference dot equals the row reference bit for bit, every tier's dot and gemm agree
 // with it within the float rounding bound of the gemm tests, matmul runs packed weights on any
-// thread count, and a real Q4_K_M model gives the same logits packed and unpacked.
+// thread count, and real Q4_K_M and Q2_K models give the same logits packed and unpacked.
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -24,44 +24,47 @@ using namespace ember::test::kernel_data;
 
 namespace {
 
-const weight_layout& q4_K_layout() {
+const weight_layout& layout(ggml_type t) {
     for (const auto& w : k_weights)
-        if (w.type == ggml_type::q4_K) return w;
-    FAIL("no Q4_K layout");
+        if (w.type == t) return w;
+    FAIL("no layout");
     return k_weights[0];
 }
 
+const ggml_type k_packed_types[] = {ggml_type::q4_K, ggml_type::q2_K, ggml_type::q3_K};
+
 struct packed_problem {
+    ggml_type type;
     int64_t k, n_rows;
     std::vector<std::vector<uint8_t>> rows, act;
     std::vector<uint8_t> flat, packed, act_flat;
 };
 
-packed_problem make_problem(std::mt19937& rng, int64_t k, int64_t n_rows, int64_t n_tok) {
-    packed_problem p{k, n_rows, {}, {}, {}, {}, {}};
+packed_problem make_problem(std::mt19937& rng, ggml_type t, int64_t k, int64_t n_rows, int64_t n_tok) {
+    packed_problem p{t, k, n_rows, {}, {}, {}, {}, {}};
     for (int64_t r = 0; r < n_rows; ++r) {
-        p.rows.push_back(random_weights(rng, q4_K_layout(), k));
+        p.rows.push_back(random_weights(rng, layout(t), k));
         p.flat.insert(p.flat.end(), p.rows.back().begin(), p.rows.back().end());
     }
-    for (int64_t t = 0; t < n_tok; ++t) {
+    for (int64_t i = 0; i < n_tok; ++i) {
         p.act.push_back(quantize_row(ggml_type::q8_K, random_activations(rng, k)));
         p.act_flat.insert(p.act_flat.end(), p.act.back().begin(), p.act.back().end());
     }
-    const auto& pk = *ref(ggml_type::q4_K).packed;
-    const size_t gb = pk.group_bytes(k), rb = row_bytes(ggml_type::q4_K, k);
+    const auto& pk = *ref(t).packed;
+    const size_t gb = pk.group_bytes(k), rb = row_bytes(t, k);
     p.packed.resize(gb * size_t(n_rows / 16));
     for (int64_t g = 0; g < n_rows / 16; ++g) pk.pack(p.flat.data() + size_t(16 * g) * rb, rb, k, p.packed.data() + size_t(g) * gb);
     return p;
 }
 
 double bound(const packed_problem& p, int64_t r, int64_t t) {
-    const double terms = sum_abs_terms(q4_K_layout(), p.rows[size_t(r)], ggml_type::q8_K, p.act[size_t(t)], p.k);
+    const double terms = sum_abs_terms(layout(p.type), p.rows[size_t(r)], ggml_type::q8_K, p.act[size_t(t)], p.k);
     return (double(p.k / 256) + 8) * 0x1p-23 * terms + 1e-30;
 }
 
-std::vector<std::pair<std::string, const kernels::packed_kernels*>> packed_tables() {
-    std::vector<std::pair<std::string, const kernels::packed_kernels*>> v = {{"scalar", ref(ggml_type::q4_K).packed}};
-    for (const auto& var : variants()) v.emplace_back(var.name, var.table[size_t(ggml_type::q4_K)].packed);
+std::vector<std::pair<std::string, const kernels::packed_kernels*>> packed_tables(ggml_type t) {
+    std::vector<std::pair<std::string, const kernels::packed_kernels*>> v = {{"scalar", ref(t).packed}};
+    for (const auto& var : variants()) v.emplace_back(var.name, var.table[size_t(t)].packed);
     return v;
 }
 
@@ -69,32 +72,40 @@ std::vector<std::pair<std::string, const kernels::packed_kernels*>> packed_table
 
 TEST_SUITE("packed") {
 
-TEST_CASE("every tier has the packed Q4_K form, and the SIMD tiers run it faster") {
-    REQUIRE(ref(ggml_type::q4_K).packed != nullptr);
-    CHECK_FALSE(ref(ggml_type::q4_K).packed->faster);
+TEST_CASE("every tier has the packed Q4_K, Q2_K and Q3_K forms, and the SIMD tiers run them faster") {
     CHECK(ref(ggml_type::q4_K).packed->group_bytes(512) == 2 * sizeof(quant::block_q4_K_x16));
-    for (const auto& v : variants()) {
-        const auto* pk = v.table[size_t(ggml_type::q4_K)].packed;
-        CAPTURE(v.name);
-        REQUIRE(pk != nullptr);
-        CHECK(pk->faster);
-        const bool same_layout = pk->group_bytes == ref(ggml_type::q4_K).packed->group_bytes && pk->pack == ref(ggml_type::q4_K).packed->pack;
-        CHECK(same_layout);  // one layout everywhere
+    CHECK(ref(ggml_type::q2_K).packed->group_bytes(512) == 2 * sizeof(quant::block_q2_K_x16));
+    CHECK(ref(ggml_type::q3_K).packed->group_bytes(512) == 2 * sizeof(quant::block_q3_K_x16));
+    for (ggml_type t : k_packed_types) {
+        CAPTURE(type_name(t));
+        REQUIRE(ref(t).packed != nullptr);
+        CHECK(ref(t).packed->group_bytes(256) % 64 == 0);  // vector loads within cache lines
+        CHECK_FALSE(ref(t).packed->faster);
+        for (const auto& v : variants()) {
+            const auto* pk = v.table[size_t(t)].packed;
+            CAPTURE(v.name);
+            REQUIRE(pk != nullptr);
+            CHECK(pk->faster);
+            const bool same_layout = pk->group_bytes == ref(t).packed->group_bytes && pk->pack == ref(t).packed->pack;
+            CHECK(same_layout);  // one layout everywhere
+        }
     }
 }
 
-TEST_CASE("packing Q4_K rows and unpacking them gives the rows back bit for bit") {
+TEST_CASE("packing rows and unpacking them gives the rows back bit for bit") {
     std::mt19937 rng(5);
+    for (ggml_type t : k_packed_types)
     for (int64_t k : {256, 1024}) {
-        const packed_problem p = make_problem(rng, k, 32, 0);
-        const auto& pk = *ref(ggml_type::q4_K).packed;
-        const size_t gb = pk.group_bytes(k), rb = row_bytes(ggml_type::q4_K, k);
+        CAPTURE(type_name(t));
+        const packed_problem p = make_problem(rng, t, k, 32, 0);
+        const auto& pk = *ref(t).packed;
+        const size_t gb = pk.group_bytes(k), rb = row_bytes(t, k);
         std::vector<uint8_t> back(p.flat.size(), 0xAB);
         for (int64_t g = 0; g < 2; ++g) pk.unpack(p.packed.data() + size_t(g) * gb, k, back.data() + size_t(16 * g) * rb, rb);
         CHECK(back == p.flat);
         // every byte of the input matters: flipping one changes the packed group
         std::vector<uint8_t> flipped = p.flat;
-        for (size_t off : {size_t(0), size_t(3), size_t(4), size_t(9), size_t(15), size_t(16), size_t(100), rb * 5 + 143}) {
+        for (size_t off : {size_t(0), size_t(3), size_t(4), size_t(9), size_t(15), size_t(16), size_t(70), rb * 5 + 83}) {
             flipped[off] ^= 0x41;
             std::vector<uint8_t> g2(gb);
             pk.pack(flipped.data(), rb, k, g2.data());
@@ -107,10 +118,11 @@ TEST_CASE("packing Q4_K rows and unpacking them gives the rows back bit for bit"
 
 TEST_CASE("packed dot: the reference equals vec_dot exactly, every tier within the rounding bound") {
     std::mt19937 rng(7);
+    for (ggml_type type : k_packed_types)
     for (int64_t k : {256, 768, 4096}) {
-        const packed_problem p = make_problem(rng, k, 48, 3);
-        const size_t gb = ref(ggml_type::q4_K).packed->group_bytes(k);
-        for (const auto& [name, pk] : packed_tables())
+        const packed_problem p = make_problem(rng, type, k, 48, 3);
+        const size_t gb = ref(type).packed->group_bytes(k);
+        for (const auto& [name, pk] : packed_tables(type))
             for (int64_t t = 0; t < 3; ++t)
                 for (int64_t g = 0; g < 3; ++g) {
                     float s[16];
@@ -118,8 +130,8 @@ TEST_CASE("packed dot: the reference equals vec_dot exactly, every tier within t
                     pk->dot(k, s, p.packed.data() + size_t(g) * gb, p.act[size_t(t)].data());
                     for (int r = 0; r < 16; ++r) {
                         const int64_t row = 16 * g + r;
-                        const float want = run_dot(ref(ggml_type::q4_K), k, p.rows[size_t(row)].data(), p.act[size_t(t)].data());
-                        const std::string what = fmt::format("{} k={} row={} tok={}", name, k, row, t);
+                        const float want = run_dot(ref(type), k, p.rows[size_t(row)].data(), p.act[size_t(t)].data());
+                        const std::string what = fmt::format("{} {} k={} row={} tok={}", name, type_name(type), k, row, t);
                         if (name == "scalar") {
                             CAPTURE(what);
                             CHECK(s[r] == want);
@@ -134,10 +146,11 @@ TEST_CASE("packed dot: the reference equals vec_dot exactly, every tier within t
 TEST_CASE("packed gemm on every tier agrees with the row reference for every token tail") {
     std::mt19937 rng(9);
     const int64_t k = 512, n_rows = 48;
+    for (ggml_type type : k_packed_types)
     for (int64_t n_tok : {1, 2, 3, 5, 9, 13, 17}) {
-        const packed_problem p = make_problem(rng, k, n_rows, n_tok);
-        const auto& pk0 = *ref(ggml_type::q4_K).packed;
-        for (const auto& [name, pk] : packed_tables()) {
+        const packed_problem p = make_problem(rng, type, k, n_rows, n_tok);
+        const auto& pk0 = *ref(type).packed;
+        for (const auto& [name, pk] : packed_tables(type)) {
             const int64_t stride = n_rows + 5;
             std::vector<float> y(size_t(stride * n_tok), -12345.0f);
             std::vector<std::byte> work(pk->gemm_work ? pk->gemm_work(k, n_tok) + 64 : 64);
@@ -156,8 +169,9 @@ TEST_CASE("packed gemm on every tier agrees with the row reference for every tok
             for (int64_t t = 0; t < n_tok; ++t) {
                 for (int64_t r = n_rows; r < stride; ++r) REQUIRE(y[size_t(t * stride + r)] == -12345.0f);
                 for (int64_t r = 0; r < n_rows; ++r) {
-                    const float want = run_dot(ref(ggml_type::q4_K), k, p.rows[size_t(r)].data(), p.act[size_t(t)].data());
-                    check_close(fmt::format("{} toks={} r={} t={}", name, n_tok, r, t), y[size_t(t * stride + r)], want, bound(p, r, t));
+                    const float want = run_dot(ref(type), k, p.rows[size_t(r)].data(), p.act[size_t(t)].data());
+                    check_close(fmt::format("{} {} toks={} r={} t={}", name, type_name(type), n_tok, r, t), y[size_t(t * stride + r)], want,
+                                bound(p, r, t));
                 }
             }
         }
@@ -167,17 +181,19 @@ TEST_CASE("packed gemm on every tier agrees with the row reference for every tok
 TEST_CASE("matmul gives a packed weight's products on any thread count") {
     std::mt19937 rng(13);
     const int64_t k = 512, rows = 80;
-    const packed_problem p = make_problem(rng, k, rows, 0);
+    for (ggml_type type : k_packed_types) {
+    CAPTURE(type_name(type));
+    const packed_problem p = make_problem(rng, type, k, rows, 0);
     detail::weight plain;
-    plain.type = ggml_type::q4_K;
+    plain.type = type;
     plain.cols = k;
     plain.rows = rows;
-    plain.row_bytes = row_bytes(ggml_type::q4_K, k);
+    plain.row_bytes = row_bytes(type, k);
     plain.data = reinterpret_cast<const std::byte*>(p.flat.data());
     detail::weight packed = plain;
     packed.data = reinterpret_cast<const std::byte*>(p.packed.data());
     packed.packed = true;
-    packed.group_bytes = ref(ggml_type::q4_K).packed->group_bytes(k);
+    packed.group_bytes = ref(type).packed->group_bytes(k);
     for (int64_t n_tok : {1, 2, 7, 37}) {
         std::vector<float> x(size_t(n_tok * k));
         for (int64_t i = 0; i < n_tok; ++i) {
@@ -196,9 +212,9 @@ TEST_CASE("matmul gives a packed weight's products on any thread count") {
             detail::matmul(packed, x.data(), n_tok, y.data(), pool, scratch);
             for (int64_t i = 0; i < n_tok; ++i)
                 for (int64_t r = 0; r < rows; ++r) {
-                    const float want = run_dot(ref(ggml_type::q4_K), k, p.rows[size_t(r)].data(), act[size_t(i)].data());
+                    const float want = run_dot(ref(type), k, p.rows[size_t(r)].data(), act[size_t(i)].data());
                     const double b = (double(k / 256) + 8) * 0x1p-23 *
-                                         sum_abs_terms(q4_K_layout(), p.rows[size_t(r)], ggml_type::q8_K, act[size_t(i)], k) +
+                                         sum_abs_terms(layout(type), p.rows[size_t(r)], ggml_type::q8_K, act[size_t(i)], k) +
                                      1e-30;
                     check_close(fmt::format("threads={} toks={} r={} t={}", threads, n_tok, r, i), y[size_t(i * rows + r)], want, b);
                 }
@@ -208,10 +224,13 @@ TEST_CASE("matmul gives a packed weight's products on any thread count") {
     std::vector<float> out(static_cast<size_t>(k));
     const token_id id = 3;
     CHECK_THROWS_AS(detail::get_rows(packed, &id, 1, out.data()), ember::error);
+    }
 }
 
-TEST_CASE("a Q4_K_M model gives the same logits packed and unpacked") {
-    const auto path = test::shared("models/shakespeare-19m-Q4_K_M.gguf");
+TEST_CASE("Q4_K_M and Q2_K models give the same logits packed and unpacked") {
+    for (const char* file : {"models/shakespeare-19m-Q4_K_M.gguf", "models/shakespeare-19m-Q2_K.gguf"}) {
+    CAPTURE(file);
+    const auto path = test::shared(file);
     const auto packed = model::load(path, {.use_mmap = false});
     const auto plain = model::load(path, {.use_mmap = false, .repack = false});
     CHECK(packed->fingerprint() == plain->fingerprint());  // taken before packing
@@ -233,6 +252,7 @@ TEST_CASE("a Q4_K_M model gives the same logits packed and unpacked") {
     CAPTURE(max_diff);
     CHECK(max_abs > 1.0);
     CHECK(max_diff < 1e-3);
+    }
 }
 
 }

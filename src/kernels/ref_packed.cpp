@@ -10,6 +10,10 @@
 
 namespace ember::kernels::packed {
 
+using quant::block_q2_K;
+using quant::block_q2_K_x16;
+using quant::block_q3_K;
+using quant::block_q3_K_x16;
 using quant::block_q4_K;
 using quant::block_q4_K_x16;
 using quant::block_q8_K;
@@ -93,6 +97,174 @@ void unpack_q4_K_x16(const void* group, int64_t k, void* rows, size_t row_bytes)
     }
 }
 
+// ---- Q2_K ---------------------------------------------------------------------------------------
+
+size_t q2_K_x16_bytes(int64_t k) noexcept { return size_t(k / qk_k) * sizeof(block_q2_K_x16); }
+
+namespace {
+
+// The 256 quants of a Q2_K block: byte qs[32h + l] holds element 128h + 32s + l in bit pair s.
+inline void q2_quants(const block_q2_K& b, uint8_t* q) noexcept {
+    for (int h = 0; h < 2; ++h)
+        for (int s = 0; s < 4; ++s)
+            for (int l = 0; l < 32; ++l) q[128 * h + 32 * s + l] = (b.qs[32 * h + l] >> (2 * s)) & 3;
+}
+
+}  // namespace
+
+void pack_q2_K_x16(const void* rows, size_t row_bytes, int64_t k, void* group) noexcept {
+    auto* out = static_cast<block_q2_K_x16*>(group);
+    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+        block_q2_K_x16& o = out[sb];
+        for (int r = 0; r < 16; ++r) {
+            block_q2_K x;
+            std::memcpy(&x, static_cast<const std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, sizeof x);
+            o.d[r] = x.d;
+            o.dmin[r] = x.dmin;
+            for (int j = 0; j < 16; ++j) o.sm[j / 2][r][j % 2] = x.scales[j];
+            uint8_t q[qk_k];
+            q2_quants(x, q);
+            for (int j = 0; j < 16; ++j)
+                for (int b = 0; b < 4; ++b) {
+                    const uint8_t* e = q + 16 * j + b;
+                    o.qs[j][4 * r + b] = uint8_t(e[0] | e[4] << 2 | e[8] << 4 | e[12] << 6);
+                }
+        }
+    }
+}
+
+void unpack_q2_K_x16(const void* group, int64_t k, void* rows, size_t row_bytes) noexcept {
+    const auto* in = static_cast<const block_q2_K_x16*>(group);
+    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+        const block_q2_K_x16& p = in[sb];
+        for (int r = 0; r < 16; ++r) {
+            block_q2_K x{};
+            x.d = p.d[r];
+            x.dmin = p.dmin[r];
+            for (int j = 0; j < 16; ++j) x.scales[j] = p.sm[j / 2][r][j % 2];
+            for (int j = 0; j < 16; ++j)
+                for (int b = 0; b < 4; ++b)
+                    for (int i = 0; i < 4; ++i) {
+                        const int e = 16 * j + 4 * i + b, h = e / 128, s = (e % 128) / 32, l = e % 32;
+                        x.qs[32 * h + l] = uint8_t(x.qs[32 * h + l] | ((p.qs[j][4 * r + b] >> (2 * i)) & 3) << (2 * s));
+                    }
+            std::memcpy(static_cast<std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, &x, sizeof x);
+        }
+    }
+}
+
+namespace {
+
+// As quant::ref::vec_dot for Q2_K, row by row.
+void q2_dot_reference(int64_t k, float* s, const void* group, const void* vy) {
+    const auto* x = static_cast<const block_q2_K_x16*>(group);
+    const auto* y = static_cast<const block_q8_K*>(vy);
+    for (int r = 0; r < 16; ++r) {
+        double acc = 0;
+        for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+            const block_q2_K_x16& p = x[sb];
+            int32_t sum_scaled = 0, sum_mins = 0;
+            for (int j = 0; j < 16; ++j) {
+                int32_t dot = 0;
+                for (int b = 0; b < 4; ++b)
+                    for (int i = 0; i < 4; ++i) dot += ((p.qs[j][4 * r + b] >> (2 * i)) & 3) * y[sb].qs[16 * j + 4 * i + b];
+                const int sm = p.sm[j / 2][r][j % 2];
+                sum_scaled += (sm & 0x0f) * dot;
+                sum_mins += (sm >> 4) * y[sb].bsums[j];
+            }
+            acc += double(y[sb].d) * (double(fp16_to_fp32(p.d[r])) * sum_scaled - double(fp16_to_fp32(p.dmin[r])) * sum_mins);
+        }
+        s[r] = float(acc);
+    }
+}
+
+}  // namespace
+
+// ---- Q3_K ---------------------------------------------------------------------------------------
+
+size_t q3_K_x16_bytes(int64_t k) noexcept { return size_t(k / qk_k) * sizeof(block_q3_K_x16); }
+
+void pack_q3_K_x16(const void* rows, size_t row_bytes, int64_t k, void* group) noexcept {
+    auto* out = static_cast<block_q3_K_x16*>(group);
+    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+        block_q3_K_x16& o = out[sb];
+        std::memset(o.pad, 0, sizeof o.pad);
+        for (int r = 0; r < 16; ++r) {
+            block_q3_K x;
+            std::memcpy(&x, static_cast<const std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, sizeof x);
+            o.d[r] = x.d;
+            for (int j = 0; j < 16; ++j) o.sc[j / 2][r][j % 2] = int8_t(quant::q3_K_scale(j, x.scales));
+            uint8_t q[qk_k], hb[qk_k];
+            for (int h = 0; h < 2; ++h)  // as Q2_K: byte qs[32h + l], bit pair s is element 128h + 32s + l
+                for (int s = 0; s < 4; ++s)
+                    for (int l = 0; l < 32; ++l) q[128 * h + 32 * s + l] = (x.qs[32 * h + l] >> (2 * s)) & 3;
+            for (int e = 0; e < qk_k; ++e) hb[e] = (x.hmask[e % 32] >> (e / 32)) & 1;
+            for (int j = 0; j < 16; ++j)
+                for (int b = 0; b < 4; ++b) {
+                    const uint8_t* e = q + 16 * j + b;
+                    o.q[j / 2].qs[j % 2][4 * r + b] = uint8_t(e[0] | e[4] << 2 | e[8] << 4 | e[12] << 6);
+                }
+            for (int p = 0; p < 8; ++p)
+                for (int b = 0; b < 4; ++b) {
+                    int bits = 0;
+                    for (int t = 0; t < 8; ++t) bits |= hb[16 * (2 * p + t / 4) + 4 * (t % 4) + b] << t;
+                    o.q[p].hm[4 * r + b] = uint8_t(bits);
+                }
+        }
+    }
+}
+
+void unpack_q3_K_x16(const void* group, int64_t k, void* rows, size_t row_bytes) noexcept {
+    const auto* in = static_cast<const block_q3_K_x16*>(group);
+    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+        const block_q3_K_x16& p = in[sb];
+        for (int r = 0; r < 16; ++r) {
+            block_q3_K x{};
+            x.d = p.d[r];
+            uint8_t u[16];
+            for (int j = 0; j < 16; ++j) u[j] = uint8_t(p.sc[j / 2][r][j % 2] + 32);
+            quant::q3_K_pack_scales(u, x.scales);
+            for (int j = 0; j < 16; ++j)
+                for (int b = 0; b < 4; ++b)
+                    for (int i = 0; i < 4; ++i) {
+                        const int e = 16 * j + 4 * i + b, h = e / 128, s = (e % 128) / 32, l = e % 32;
+                        x.qs[32 * h + l] = uint8_t(x.qs[32 * h + l] | ((p.q[j / 2].qs[j % 2][4 * r + b] >> (2 * i)) & 3) << (2 * s));
+                        const int t = 4 * (j % 2) + i;
+                        x.hmask[e % 32] = uint8_t(x.hmask[e % 32] | ((p.q[j / 2].hm[4 * r + b] >> t) & 1) << (e / 32));
+                    }
+            std::memcpy(static_cast<std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, &x, sizeof x);
+        }
+    }
+}
+
+namespace {
+
+// As quant::ref::vec_dot for Q3_K, row by row: q = low two bits + 4·high bit - 4.
+void q3_dot_reference(int64_t k, float* s, const void* group, const void* vy) {
+    const auto* x = static_cast<const block_q3_K_x16*>(group);
+    const auto* y = static_cast<const block_q8_K*>(vy);
+    for (int r = 0; r < 16; ++r) {
+        double acc = 0;
+        for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+            const block_q3_K_x16& p = x[sb];
+            int32_t sum = 0;
+            for (int j = 0; j < 16; ++j) {
+                int32_t dot = 0;
+                for (int b = 0; b < 4; ++b)
+                    for (int i = 0; i < 4; ++i) {
+                        const int q = ((p.q[j / 2].qs[j % 2][4 * r + b] >> (2 * i)) & 3) + 4 * ((p.q[j / 2].hm[4 * r + b] >> (4 * (j % 2) + i)) & 1) - 4;
+                        dot += q * y[sb].qs[16 * j + 4 * i + b];
+                    }
+                sum += p.sc[j / 2][r][j % 2] * dot;
+            }
+            acc += double(y[sb].d) * double(fp16_to_fp32(p.d[r])) * sum;
+        }
+        s[r] = float(acc);
+    }
+}
+
+}  // namespace
+
 namespace {
 
 void dot_reference(int64_t k, float* s, const void* group, const void* vy) {
@@ -119,19 +291,31 @@ void dot_reference(int64_t k, float* s, const void* group, const void* vy) {
     }
 }
 
-void gemm_reference(const gemm_args& a) {
+template <void (*dot)(int64_t, float*, const void*, const void*)> void gemm_reference(const gemm_args& a) {
     const auto* w = static_cast<const std::byte*>(a.w);
     const auto* x = static_cast<const std::byte*>(a.act);
     for (int64_t g = 0; g < a.n_rows / k_pack_rows; ++g)
         for (int64_t t = 0; t < a.n_tok; ++t)
-            dot_reference(a.k, a.y + t * a.y_stride + g * k_pack_rows, w + size_t(g) * a.w_row_bytes,
-                          x + size_t(t) * a.act_row_bytes);
+            dot(a.k, a.y + t * a.y_stride + g * k_pack_rows, w + size_t(g) * a.w_row_bytes, x + size_t(t) * a.act_row_bytes);
 }
 
 }  // namespace
 
 const packed_kernels& q4_K_x16_reference() noexcept {
-    static const packed_kernels k{q4_K_x16_bytes, pack_q4_K_x16, unpack_q4_K_x16, dot_reference, gemm_reference, nullptr, false};
+    static const packed_kernels k{q4_K_x16_bytes, pack_q4_K_x16, unpack_q4_K_x16, dot_reference, gemm_reference<dot_reference>,
+                                  nullptr, false};
+    return k;
+}
+
+const packed_kernels& q3_K_x16_reference() noexcept {
+    static const packed_kernels k{q3_K_x16_bytes,    pack_q3_K_x16, unpack_q3_K_x16, q3_dot_reference, gemm_reference<q3_dot_reference>,
+                                  nullptr, false};
+    return k;
+}
+
+const packed_kernels& q2_K_x16_reference() noexcept {
+    static const packed_kernels k{q2_K_x16_bytes,    pack_q2_K_x16, unpack_q2_K_x16, q2_dot_reference, gemm_reference<q2_dot_reference>,
+                                  nullptr, false};
     return k;
 }
 

@@ -45,7 +45,9 @@ void register_quant_scalar(kernel_table& t) {
                                 vec_dot<block_q8_0, block_q8_0>, ref::gemm_by_vec_dot<vec_dot<block_q8_0, block_q8_0>>};
     slot(t, ggml_type::q8_1) = {ggml_type::q8_1, to_float<block_q8_1>, activation_from_float<block_q8_1>, nullptr};
     slot(t, ggml_type::q2_K) = weight_row<block_q2_K, block_q8_K>();
+    slot(t, ggml_type::q2_K).packed = &packed::q2_K_x16_reference();
     slot(t, ggml_type::q3_K) = weight_row<block_q3_K, block_q8_K>();
+    slot(t, ggml_type::q3_K).packed = &packed::q3_K_x16_reference();
     slot(t, ggml_type::q4_K) = weight_row<block_q4_K, block_q8_K>();
     slot(t, ggml_type::q4_K).packed = &packed::q4_K_x16_reference();
     slot(t, ggml_type::q5_K) = weight_row<block_q5_K, block_q8_K>();

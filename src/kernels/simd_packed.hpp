@@ -29,6 +29,15 @@ inline ivec vsrl4(ivec a) noexcept { return _mm512_srli_epi16(a, 4); }
 inline ivec vset8(char c) noexcept { return _mm512_set1_epi8(c); }
 inline ivec vadd16(ivec a, ivec b) noexcept { return _mm512_add_epi16(a, b); }
 inline ivec vsll16(ivec a) noexcept { return _mm512_slli_epi32(a, 16); }
+inline ivec vsrl16(ivec a, int n) noexcept { return _mm512_srl_epi16(a, _mm_cvtsi32_si128(n)); }
+inline ivec vsll16n(ivec a, int n) noexcept { return _mm512_sll_epi16(a, _mm_cvtsi32_si128(n)); }
+inline ivec vsra32_16(ivec a) noexcept { return _mm512_srai_epi32(a, 16); }
+inline ivec vsll32_16(ivec a) noexcept { return _mm512_slli_epi32(a, 16); }
+inline ivec vslli16_2(ivec a) noexcept { return _mm512_slli_epi16(a, 2); }
+inline ivec vslli32_2(ivec a) noexcept { return _mm512_slli_epi32(a, 2); }
+inline ivec sbytes_to_i16(const int8_t* p) noexcept { return _mm512_cvtepi8_epi16(load256(p)); }  // 2V bytes
+inline ivec vsrl32_16(ivec a) noexcept { return _mm512_srli_epi32(a, 16); }
+inline ivec vset32(int32_t v) noexcept { return _mm512_set1_epi32(v); }
 inline ivec vor(ivec a, ivec b) noexcept { return _mm512_or_si512(a, b); }
 inline ivec bytes_to_i32(const uint8_t* p) noexcept { return _mm512_cvtepu8_epi32(load128(p)); }  // V bytes
 inline ivec bytes_to_i16(const uint8_t* p) noexcept { return _mm512_cvtepu8_epi16(load256(p)); }  // 2V bytes
@@ -42,6 +51,15 @@ inline ivec vsrl4(ivec a) noexcept { return _mm256_srli_epi16(a, 4); }
 inline ivec vset8(char c) noexcept { return _mm256_set1_epi8(c); }
 inline ivec vadd16(ivec a, ivec b) noexcept { return _mm256_add_epi16(a, b); }
 inline ivec vsll16(ivec a) noexcept { return _mm256_slli_epi32(a, 16); }
+inline ivec vsrl16(ivec a, int n) noexcept { return _mm256_srl_epi16(a, _mm_cvtsi32_si128(n)); }
+inline ivec vsll16n(ivec a, int n) noexcept { return _mm256_sll_epi16(a, _mm_cvtsi32_si128(n)); }
+inline ivec vsra32_16(ivec a) noexcept { return _mm256_srai_epi32(a, 16); }
+inline ivec vsll32_16(ivec a) noexcept { return _mm256_slli_epi32(a, 16); }
+inline ivec vslli16_2(ivec a) noexcept { return _mm256_slli_epi16(a, 2); }
+inline ivec vslli32_2(ivec a) noexcept { return _mm256_slli_epi32(a, 2); }
+inline ivec sbytes_to_i16(const int8_t* p) noexcept { return _mm256_cvtepi8_epi16(load128(p)); }  // 2V bytes
+inline ivec vsrl32_16(ivec a) noexcept { return _mm256_srli_epi32(a, 16); }
+inline ivec vset32(int32_t v) noexcept { return _mm256_set1_epi32(v); }
 inline ivec vor(ivec a, ivec b) noexcept { return _mm256_or_si256(a, b); }
 inline ivec bytes_to_i32(const uint8_t* p) noexcept { return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
 inline ivec bytes_to_i16(const uint8_t* p) noexcept { return _mm256_cvtepu8_epi16(load128(p)); }
@@ -143,16 +161,19 @@ inline void q4_K_x16_convert(const block_q4_K_x16* x, int64_t n_sb, int h, uint8
     }
 }
 
-inline size_t q4_K_x16_work(int64_t k, int64_t) noexcept { return size_t(k / qk_k) * kq_tile<8>::bytes; }
+template <int subq> size_t packed_work(int64_t k, int64_t) noexcept { return size_t(k / qk_k) * kq_tile<subq>::bytes; }
 
-inline void q4_K_x16_gemm(const gemm_args& a) {
+// The batched product from packed groups: each half-group (V rows) converted into the tile of
+// kq_tokens<N, subq, mins> once, then every token passes it.
+template <class Packed, int subq, bool mins, void (*convert)(const Packed*, int64_t, int, uint8_t*) noexcept>
+void packed_gemm(const gemm_args& a) {
     const int64_t n_sb = a.k / qk_k;
     auto* tile = static_cast<uint8_t*>(a.work);
     const auto* act = static_cast<const uint8_t*>(a.act);
     for (int64_t g = 0; g < a.n_rows / 16; ++g) {
-        const auto* x = reinterpret_cast<const block_q4_K_x16*>(static_cast<const uint8_t*>(a.w) + size_t(g) * a.w_row_bytes);
+        const auto* x = reinterpret_cast<const Packed*>(static_cast<const uint8_t*>(a.w) + size_t(g) * a.w_row_bytes);
         for (int h = 0; h < k_halves; ++h) {
-            q4_K_x16_convert(x, n_sb, h, tile);
+            convert(x, n_sb, h, tile);
             const int64_t r0 = 16 * g + V * h;
             // while the last half's tokens pass, the next group into L2 (prefetcher counts in
             // "rows" of group_bytes / V, V of them per group)
@@ -162,8 +183,8 @@ inline void q4_K_x16_gemm(const gemm_args& a) {
             int64_t t = 0;
             auto run = [&]<int N>() {
                 next.fetch(t);
-                kq_tokens<N, 8, true>(tile, n_sb, act + size_t(t) * a.act_row_bytes, a.act_row_bytes, a.y + t * a.y_stride + r0,
-                                      a.y_stride, V);
+                kq_tokens<N, subq, mins>(tile, n_sb, act + size_t(t) * a.act_row_bytes, a.act_row_bytes, a.y + t * a.y_stride + r0,
+                                         a.y_stride, V);
                 t += N;
             };
             while (t + kq_n_tok <= a.n_tok) run.template operator()<kq_n_tok>();
@@ -174,13 +195,210 @@ inline void q4_K_x16_gemm(const gemm_args& a) {
     }
 }
 
+// ---- Q2_K ----------------------------------------------------------------------------------------------
+//
+// Sub-block j (16 elements) is one vector: bit pairs 0..3 of its bytes are four quads of each
+// row. Scales and mins arrive as int16 pairs (sub-blocks 2p, 2p+1) from the scale bytes. Integer
+// bounds: a quad's products ≤ 4·3·127, a sub-block's (4 quads) ≤ 6096 (int16 without VNNI),
+// Σ_j sc_j·dot_j ≤ 16·15·6096 < 2^31.
+
+// Σ over sub-block j of each lane's 16 quants times the activation, times the lane's scale sc
+// (int32 lanes).
+inline ivec q2x16_sub_block(const block_q2_K_x16& w, const int8_t* a, int j, int h, ivec sc) noexcept {
+    const ivec m3 = vset8(3);
+    const ivec q = vloadu(w.qs[j] + 4 * V * h);
+#if EMBER_SIMD_VNNI
+    ivec p = vzero();
+    for (int i = 0; i < 4; ++i) p = dot_u8s8(p, vand(vsrl16(q, 2 * i), m3), vbcast(a + 16 * j + 4 * i));
+    return vmullo(p, sc);
+#else
+    ivec p = vmaddubs(vand(q, m3), vbcast(a + 16 * j));
+    for (int i = 1; i < 4; ++i) p = vadd16(p, vmaddubs(vand(vsrl16(q, 2 * i), m3), vbcast(a + 16 * j + 4 * i)));
+    return vmadd(p, vor(sc, vsll16(sc)));
+#endif
+}
+
+inline void q2_K_x16_dot(int64_t k, float* s, const void* vx, const void* vy) noexcept {
+    const auto* x = static_cast<const block_q2_K_x16*>(vx);
+    const auto* y = static_cast<const block_q8_K*>(vy);
+    const ivec low4 = vset32(0x000f000f), low16 = vset32(0xffff);
+    fvec acc[k_halves], acc_min[k_halves];
+    for (int h = 0; h < k_halves; ++h) acc[h] = acc_min[h] = vzerof();
+    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+        const block_q2_K_x16& w = x[sb];
+        const block_q8_K& a = y[sb];
+        const fvec ad = vset1f(a.d);
+        for (int h = 0; h < k_halves; ++h) {
+            ivec sum = vzero(), mins = vzero();
+            for (int p = 0; p < 8; ++p) {
+                const ivec sm = bytes_to_i16(w.sm[p][0] + 2 * V * h);  // lane r: (sm_2p, sm_2p+1)
+                mins = dot_i16(mins, vsrl16(sm, 4), vbcast(a.bsums + 2 * p));
+                const ivec sc = vand(sm, low4);
+                sum = vadd(sum, q2x16_sub_block(w, a.qs, 2 * p, h, vand(sc, low16)));
+                sum = vadd(sum, q2x16_sub_block(w, a.qs, 2 * p + 1, h, vsrl32_16(sc)));
+            }
+            acc[h] = vfmadd(vmulf(halves_to_f32(w.d + V * h), ad), vcvt(sum), acc[h]);
+            acc_min[h] = vfmadd(vmulf(halves_to_f32(w.dmin + V * h), ad), vcvt(mins), acc_min[h]);
+        }
+    }
+    for (int h = 0; h < k_halves; ++h) vstoreuf(s + V * h, vsubf(acc[h], acc_min[h]));
+}
+
+// Rows V·h .. V·h + V-1 into the tile of kq_tokens<N, 4, true>: the quants unscaled (u = q),
+// a scale vector per 16-element sub-block, the mins as pairs.
+inline void q2_K_x16_convert(const block_q2_K_x16* x, int64_t n_sb, int h, uint8_t* tile) noexcept {
+    using L = kq_tile<4>;
+    const ivec m3 = vset8(3), low4 = vset32(0x000f000f), low16 = vset32(0xffff);
+    for (int64_t sb = 0; sb < n_sb; ++sb) {
+        const block_q2_K_x16& w = x[sb];
+        uint8_t* t = tile + size_t(sb) * L::bytes;
+        for (int j = 0; j < 16; ++j) {
+            const ivec q = vloadu(w.qs[j] + 4 * V * h);
+            for (int i = 0; i < 4; ++i) vstore(t + size_t(4 * j + i) * vbytes, vand(vsrl16(q, 2 * i), m3));
+        }
+        for (int p = 0; p < 8; ++p) {
+            const ivec sm = bytes_to_i16(w.sm[p][0] + 2 * V * h);
+            vstore(t + L::mn + size_t(p) * vbytes, vsrl16(sm, 4));
+            const ivec sc = vand(sm, low4);
+            const ivec sc0 = vand(sc, low16), sc1 = vsrl32_16(sc);
+#if EMBER_SIMD_VNNI
+            vstore(t + L::sc + size_t(2 * p) * vbytes, sc0);
+            vstore(t + L::sc + size_t(2 * p + 1) * vbytes, sc1);
+#else
+            vstore(t + L::sc + size_t(2 * p) * vbytes, vor(sc0, vsll16(sc0)));
+            vstore(t + L::sc + size_t(2 * p + 1) * vbytes, vor(sc1, vsll16(sc1)));
+#endif
+        }
+        vstoref(reinterpret_cast<float*>(t + L::d), halves_to_f32(w.d + V * h));
+        vstoref(reinterpret_cast<float*>(t + L::dmin), halves_to_f32(w.dmin + V * h));
+    }
+}
+
+// ---- Q3_K ----------------------------------------------------------------------------------------------
+//
+// As Q2_K, plus the high bits: u = low two bits + 4·high bit (0..7) is multiplied, and the -4 of
+// every quant comes back as 4·Σ_j s_j·bsum_j. Scales are signed. Bounds: a sub-block's products
+// ≤ 16·7·127 = 14224 (int16 without VNNI), Σ_j s_j·dot_j ≤ 16·32·14224 < 2^31.
+
+// Bit t of every byte of hv moved to bit 2 (the value 4): within 16-bit words both bytes follow.
+inline ivec high_bit_4(ivec hv, int t) noexcept {
+    const ivec four = vset8(4);
+    return vand(t >= 2 ? vsrl16(hv, t - 2) : vsll16n(hv, 2 - t), four);
+}
+
+// The unsigned quants of quad i of sub-block j (j = 2p + s) for the lanes of half h.
+inline ivec q3x16_quad(ivec q, ivec hv, int s, int i) noexcept {
+    return vor(vand(vsrl16(q, 2 * i), vset8(3)), high_bit_4(hv, 4 * s + i));
+}
+
+// Σ over sub-block j of each lane's 16 unsigned quants times the activation, times the lane's
+// signed scale sc (int32 lanes; without VNNI the scale in both words).
+inline ivec q3x16_sub_block(const block_q3_K_x16& w, const int8_t* a, int j, int h, ivec sc) noexcept {
+    const ivec q = vloadu(w.q[j / 2].qs[j % 2] + 4 * V * h), hv = vloadu(w.q[j / 2].hm + 4 * V * h);
+#if EMBER_SIMD_VNNI
+    ivec p = vzero();
+    for (int i = 0; i < 4; ++i) p = dot_u8s8(p, q3x16_quad(q, hv, j % 2, i), vbcast(a + 16 * j + 4 * i));
+    return vmullo(p, sc);
+#else
+    ivec p = vmaddubs(q3x16_quad(q, hv, j % 2, 0), vbcast(a + 16 * j));
+    for (int i = 1; i < 4; ++i) p = vadd16(p, vmaddubs(q3x16_quad(q, hv, j % 2, i), vbcast(a + 16 * j + 4 * i)));
+    return vmadd(p, sc);
+#endif
+}
+
+// The signed scale pair (s_2p, s_2p+1) of each lane as the int32 scale of one sub-block: with
+// VNNI sign-extended, without it repeated in both words (for madd).
+inline ivec q3_scale_lo(ivec scw) noexcept {
+#if EMBER_SIMD_VNNI
+    return vsra32_16(vsll32_16(scw));
+#else
+    return vor(vand(scw, vset32(0xffff)), vsll32_16(scw));
+#endif
+}
+inline ivec q3_scale_hi(ivec scw) noexcept {
+#if EMBER_SIMD_VNNI
+    return vsra32_16(scw);
+#else
+    return vor(vsrl32_16(scw), vand(scw, vset32(int32_t(0xffff0000u))));
+#endif
+}
+
+inline void q3_K_x16_dot(int64_t k, float* s, const void* vx, const void* vy) noexcept {
+    const auto* x = static_cast<const block_q3_K_x16*>(vx);
+    const auto* y = static_cast<const block_q8_K*>(vy);
+    fvec acc[k_halves];
+    for (int h = 0; h < k_halves; ++h) acc[h] = vzerof();
+    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+        const block_q3_K_x16& w = x[sb];
+        const block_q8_K& a = y[sb];
+        const fvec ad = vset1f(a.d);
+        for (int h = 0; h < k_halves; ++h) {
+            ivec sum = vzero(), bias = vzero();
+            for (int p = 0; p < 8; ++p) {
+                const ivec scw = sbytes_to_i16(w.sc[p][0] + 2 * V * h);  // lane r: (s_2p, s_2p+1)
+                bias = dot_i16(bias, scw, vbcast(a.bsums + 2 * p));
+                sum = vadd(sum, q3x16_sub_block(w, a.qs, 2 * p, h, q3_scale_lo(scw)));
+                sum = vadd(sum, q3x16_sub_block(w, a.qs, 2 * p + 1, h, q3_scale_hi(scw)));
+            }
+            acc[h] = vfmadd(vmulf(halves_to_f32(w.d + V * h), ad), vcvt(vsub(sum, vslli32_2(bias))), acc[h]);
+        }
+    }
+    for (int h = 0; h < k_halves; ++h) vstoreuf(s + V * h, acc[h]);
+}
+
+// Rows V·h .. V·h + V-1 into the tile of kq_tokens<N, 4, false>: u = q + 4, the signed scales,
+// and the offset 4·s_j as the "min" pairs.
+inline void q3_K_x16_convert(const block_q3_K_x16* x, int64_t n_sb, int h, uint8_t* tile) noexcept {
+    using L = kq_tile<4>;
+    for (int64_t sb = 0; sb < n_sb; ++sb) {
+        const block_q3_K_x16& w = x[sb];
+        uint8_t* t = tile + size_t(sb) * L::bytes;
+        for (int j = 0; j < 16; ++j) {
+            const ivec q = vloadu(w.q[j / 2].qs[j % 2] + 4 * V * h), hv = vloadu(w.q[j / 2].hm + 4 * V * h);
+            for (int i = 0; i < 4; ++i) vstore(t + size_t(4 * j + i) * vbytes, q3x16_quad(q, hv, j % 2, i));
+        }
+        for (int p = 0; p < 8; ++p) {
+            const ivec scw = sbytes_to_i16(w.sc[p][0] + 2 * V * h);
+            vstore(t + L::mn + size_t(p) * vbytes, vslli16_2(scw));
+            vstore(t + L::sc + size_t(2 * p) * vbytes, q3_scale_lo(scw));
+            vstore(t + L::sc + size_t(2 * p + 1) * vbytes, q3_scale_hi(scw));
+        }
+        vstoref(reinterpret_cast<float*>(t + L::d), halves_to_f32(w.d + V * h));
+        vstoref(reinterpret_cast<float*>(t + L::dmin), vzerof());
+    }
+}
+
+inline void q3_K_x16_dot_entry(int64_t k, float* s, const void* x, const void* y) { q3_K_x16_dot(k, s, x, y); }
+
+inline void q2_K_x16_dot_entry(int64_t k, float* s, const void* x, const void* y) { q2_K_x16_dot(k, s, x, y); }
+
 inline void q4_K_x16_dot_entry(int64_t k, float* s, const void* x, const void* y) { q4_K_x16_dot(k, s, x, y); }
 
 inline void register_packed(kernel_table& t) {
-    static const packed_kernels q4_K_x16{packed::q4_K_x16_bytes, packed::pack_q4_K_x16, packed::unpack_q4_K_x16,
-                                         q4_K_x16_dot_entry,     q4_K_x16_gemm,         q4_K_x16_work,
+    static const packed_kernels q4_K_x16{packed::q4_K_x16_bytes,
+                                         packed::pack_q4_K_x16,
+                                         packed::unpack_q4_K_x16,
+                                         q4_K_x16_dot_entry,
+                                         packed_gemm<block_q4_K_x16, 8, true, q4_K_x16_convert>,
+                                         packed_work<8>,
                                          true};
     slot(t, ggml_type::q4_K).packed = &q4_K_x16;
+    static const packed_kernels q2_K_x16{packed::q2_K_x16_bytes,
+                                         packed::pack_q2_K_x16,
+                                         packed::unpack_q2_K_x16,
+                                         q2_K_x16_dot_entry,
+                                         packed_gemm<block_q2_K_x16, 4, true, q2_K_x16_convert>,
+                                         packed_work<4>,
+                                         true};
+    slot(t, ggml_type::q2_K).packed = &q2_K_x16;
+    static const packed_kernels q3_K_x16{packed::q3_K_x16_bytes,
+                                         packed::pack_q3_K_x16,
+                                         packed::unpack_q3_K_x16,
+                                         q3_K_x16_dot_entry,
+                                         packed_gemm<block_q3_K_x16, 4, false, q3_K_x16_convert>,
+                                         packed_work<4>,
+                                         true};
+    slot(t, ggml_type::q3_K).packed = &q3_K_x16;
 }
 
 }  // namespace ember::kernels::EMBER_SIMD_NS::gemm

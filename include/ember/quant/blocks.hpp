@@ -141,6 +141,35 @@ struct block_q4_K_x16 {
 };
 static_assert(sizeof(block_q4_K_x16) == 2368);
 
+// Super-block sb of 16 consecutive Q2_K rows, lane r = row r as above. Byte b of lane r in
+// qs[j] holds elements 16j + 4i + b of sub-block j in its bit pairs i = 0..3; the scale bytes
+// (scale | min << 4) of sub-blocks 2p and 2p+1 of row r are sm[p][r]. 1344 bytes, as 16 × 84.
+struct block_q2_K_x16 {
+    uint16_t d[16];
+    uint16_t dmin[16];
+    uint8_t sm[8][16][2];
+    uint8_t qs[16][64];
+};
+static_assert(sizeof(block_q2_K_x16) == 1344);
+
+// Super-block sb of 16 consecutive Q3_K rows. The low two bits of the quants of sub-block j are
+// laid out as in block_q2_K_x16 (q[j/2].qs[j%2]); bit t of byte b of lane r in q[p].hm is the
+// high bit of element 16(2p + t/4) + 4(t%4) + b (sub-blocks 2p and 2p+1). The signed scales
+// s_j (-32..31) of sub-blocks 2p and 2p+1 of row r are sc[p][r]. 1856 bytes for 16 × 110: whole
+// 64-byte lines, so no vector load straddles two, and the kernel reads each block front to back
+// (scales first, then each pair's quants and high bits together): with the high bits in a region
+// of their own the hardware prefetcher lost track and generation ran 2-3× slower.
+struct block_q3_K_x16 {
+    int8_t sc[8][16][2];
+    uint16_t d[16];
+    uint8_t pad[32];
+    struct pair {
+        uint8_t qs[2][64];
+        uint8_t hm[64];
+    } q[8];
+};
+static_assert(sizeof(block_q3_K_x16) == 1856);
+
 // ---- block traits: type id and elements per block, for generic code and tests --------------------
 
 template <class Block> struct block_traits;
