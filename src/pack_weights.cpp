@@ -6,7 +6,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <new>
+#include <system_error>
+#include <thread>
 
 #include "ember/kernels.hpp"
 #include "model_impl.hpp"
@@ -62,12 +65,28 @@ void pack_weights(model::impl& m) {
     size_t total = 0;
     for (const weight* w : todo) total += packing_for(*w)->group_bytes(w->cols) * size_t(w->rows / kernels::k_pack_rows) + 64;
     m.packed = std::make_unique<packed_memory>(total);
+    const int64_t n_threads = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 16);
     std::byte* out = m.packed->data();
     for (weight* w : todo) {
         const kernels::packed_kernels& pk = *packing_for(*w);
         const size_t gb = pk.group_bytes(w->cols);
-        for (int64_t g = 0; g < w->rows / kernels::k_pack_rows; ++g)
-            pk.pack(w->row(g * kernels::k_pack_rows), w->row_bytes, w->cols, out + size_t(g) * gb);
+        const int64_t n_groups = w->rows / kernels::k_pack_rows;
+        auto pack_range = [&pk, w, out, gb](int64_t g0, int64_t g1) {
+            for (int64_t g = g0; g < g1; ++g) pk.pack(w->row(g * kernels::k_pack_rows), w->row_bytes, w->cols, out + size_t(g) * gb);
+        };
+        // Every core packs a share (a 7B Q4_K_M model takes 2.5 s on one). A share whose thread
+        // cannot be started is packed here.
+        std::vector<std::thread> helpers;
+        for (int64_t i = 1; i < n_threads; ++i) {
+            const int64_t g0 = n_groups * i / n_threads, g1 = n_groups * (i + 1) / n_threads;
+            try {
+                helpers.emplace_back(pack_range, g0, g1);
+            } catch (const std::system_error&) {
+                pack_range(g0, g1);
+            }
+        }
+        pack_range(0, n_groups / n_threads);
+        for (auto& t : helpers) t.join();
         release_pages(w->data, w->row_bytes * size_t(w->rows));
         w->data = out;
         w->packed = true;
