@@ -133,7 +133,7 @@ void matvec(benchmark::State& state, ggml_type t, shape s, variant v, int n_thre
     state.SetItemsProcessed(int64_t(state.iterations()) * s.rows * s.cols);
 }
 
-// The same product with the weights packed (kernels.hpp packed_kernels: Q4_K, Q2_K, Q3_K): whole 16-row
+// The same product with the weights packed (kernels.hpp packed_kernels: Q4_K, Q2_K, Q3_K, Q6_K): whole 16-row
 // groups split over the threads, one packed dot per group.
 void matvec_packed(benchmark::State& state, ggml_type t, shape s, variant v, int n_threads) {
     const kernels::kernel_table table = kernels::make_table(v.tier, v.vnni);
@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
                 }
     // The packed types row-interleaved, against the rows above; 4096x128 (at most 295 KB) stays
     // in L2, so it measures the arithmetic alone.
-    for (ggml_type t : {ggml_type::q4_K, ggml_type::q2_K, ggml_type::q3_K})
+    for (ggml_type t : {ggml_type::q4_K, ggml_type::q2_K, ggml_type::q3_K, ggml_type::q6_K})
     for (shape s : {shape{4096, 128}, shapes[0], shapes[1], shapes[2]})
         for (const variant& v : variants)
             for (int threads : {1, 2})

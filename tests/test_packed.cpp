@@ -1,4 +1,4 @@
-// The packed (row-interleaved) Q4_K, Q2_K and Q3_K forms, kernels.hpp packed_kernels: packing is lossless, the
+// The packed (row-interleaved) Q4_K, Q2_K, Q3_K and Q6_K forms, kernels.hpp packed_kernels: packing is lossless, the
 // scalar reference dot equals the row reference bit for bit, every tier's dot and gemm agree
 // with it within the float rounding bound of the gemm tests, matmul runs packed weights on any
 // thread count, and real Q4_K_M and Q2_K models give the same logits packed and unpacked.
@@ -31,7 +31,7 @@ const weight_layout& layout(ggml_type t) {
     return k_weights[0];
 }
 
-const ggml_type k_packed_types[] = {ggml_type::q4_K, ggml_type::q2_K, ggml_type::q3_K};
+const ggml_type k_packed_types[] = {ggml_type::q4_K, ggml_type::q2_K, ggml_type::q3_K, ggml_type::q6_K};
 
 struct packed_problem {
     ggml_type type;
@@ -72,10 +72,11 @@ std::vector<std::pair<std::string, const kernels::packed_kernels*>> packed_table
 
 TEST_SUITE("packed") {
 
-TEST_CASE("every tier has the packed Q4_K, Q2_K and Q3_K forms, and the SIMD tiers run them faster") {
+TEST_CASE("every tier has the packed Q4_K, Q2_K, Q3_K and Q6_K forms, and the SIMD tiers run them faster (Q6_K: 512-bit)") {
     CHECK(ref(ggml_type::q4_K).packed->group_bytes(512) == 2 * sizeof(quant::block_q4_K_x16));
     CHECK(ref(ggml_type::q2_K).packed->group_bytes(512) == 2 * sizeof(quant::block_q2_K_x16));
     CHECK(ref(ggml_type::q3_K).packed->group_bytes(512) == 2 * sizeof(quant::block_q3_K_x16));
+    CHECK(ref(ggml_type::q6_K).packed->group_bytes(512) == 2 * sizeof(quant::block_q6_K_x16));
     for (ggml_type t : k_packed_types) {
         CAPTURE(type_name(t));
         REQUIRE(ref(t).packed != nullptr);
@@ -85,7 +86,7 @@ TEST_CASE("every tier has the packed Q4_K, Q2_K and Q3_K forms, and the SIMD tie
             const auto* pk = v.table[size_t(t)].packed;
             CAPTURE(v.name);
             REQUIRE(pk != nullptr);
-            CHECK(pk->faster);
+            CHECK(pk->faster == (t != ggml_type::q6_K || v.name.starts_with("avx512")));
             const bool same_layout = pk->group_bytes == ref(t).packed->group_bytes && pk->pack == ref(t).packed->pack;
             CHECK(same_layout);  // one layout everywhere
         }

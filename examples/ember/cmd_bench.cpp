@@ -45,7 +45,7 @@ bandwidth achieved during generation (bytes of every weight read per token × to
                            file (llama-bench's default; generation is slower)
   --no-mmap                the same as -mmp 0
   -nr, --no-repack 0|1     1: keep the weights as in the file instead of repacking those that
-                           run faster row-interleaved (Q4_K; default 0, as llama-bench)
+                           run faster row-interleaved (K-quants; default 0, as llama-bench)
 )";
 
 struct test_result {

@@ -38,7 +38,7 @@ as llama.cpp's perplexity tool does. Prints the running value after each chunk a
   --kl-divergence          also compare with a base model (needs --base)
   --base FILE              the base model for --kl-divergence (e.g. the F32 model)
   --mmap                   map the model files instead of reading them into memory
-  --no-repack              keep the weights as in the file (Q4_K is row-interleaved by default)
+  --no-repack              keep the weights as in the file (K-quants are row-interleaved by default)
 )";
 
 std::string read_file(const std::string& path) {

@@ -44,7 +44,7 @@ model and context:
   --mmap                   map the model file instead of reading it into memory (starts faster
                            and shares pages between processes; generation is slower)
   --no-mmap                read the model into memory, on huge pages (the default)
-  --no-repack              keep the weights as in the file (by default Q4_K matrices are
+  --no-repack              keep the weights as in the file (by default K-quant matrices are
                            row-interleaved at load, which multiplies faster)
   --save-state FILE        save the context (KV cache) after generating
   --load-state FILE        restore a saved context first; the prompt's cached prefix is reused

@@ -56,7 +56,8 @@ struct model_params {
     // touched during a long generation. false maps pages lazily.
     bool populate = true;
     // Rewrite the weight matrices whose type has a row-interleaved form that this CPU multiplies
-    // faster (today Q4_K, with AVX2 or AVX-512) into that form while loading: generation and
+    // faster (Q2_K, Q3_K and Q4_K with AVX2 or AVX-512, Q6_K with AVX-512; kernels.hpp
+    // packed_kernels) into that form while loading: generation and
     // prompt processing run faster, at the cost of the packing time (about half a second per GB) and
     // of the file's pages for those tensors, which are given back to the system: afterwards
     // file() still lists them, but reading their data maps them in again from disk (use_mmap)

@@ -15,6 +15,8 @@ using quant::block_q2_K_x16;
 using quant::block_q3_K;
 using quant::block_q3_K_x16;
 using quant::block_q4_K;
+using quant::block_q6_K;
+using quant::block_q6_K_x16;
 using quant::block_q4_K_x16;
 using quant::block_q8_K;
 using quant::qk_k;
@@ -265,6 +267,111 @@ void q3_dot_reference(int64_t k, float* s, const void* group, const void* vy) {
 
 }  // namespace
 
+// ---- Q6_K ---------------------------------------------------------------------------------------
+
+size_t q6_K_x16_bytes(int64_t k) noexcept { return size_t(k / qk_k) * sizeof(block_q6_K_x16); }
+
+namespace {
+
+// Where element e of a Q6_K block keeps its bits (formats.md §2.8): e = 128h + 32k + l has its
+// low nibble in ql[64h + 32(k%2) + l] (low nibble for k < 2) and its top bits in bit pair k of
+// qh[32h + l].
+struct q6_site {
+    int ql, lo_shift, qh, hi_shift;
+};
+inline q6_site q6_site_of(int e) noexcept {
+    const int h = e / 128, k = (e % 128) / 32, l = e % 32;
+    return {64 * h + 32 * (k % 2) + l, k < 2 ? 0 : 4, 32 * h + l, 2 * k};
+}
+
+}  // namespace
+
+void pack_q6_K_x16(const void* rows, size_t row_bytes, int64_t k, void* group) noexcept {
+    auto* out = static_cast<block_q6_K_x16*>(group);
+    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+        block_q6_K_x16& o = out[sb];
+        std::memset(o.pad, 0, sizeof o.pad);
+        for (int r = 0; r < 16; ++r) {
+            block_q6_K x;
+            std::memcpy(&x, static_cast<const std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, sizeof x);
+            o.d[r] = x.d;
+            for (int j = 0; j < 16; ++j) o.sc[j / 2][r][j % 2] = x.scales[j];
+            uint8_t u[qk_k];  // q + 32, 0..63
+            for (int e = 0; e < qk_k; ++e) {
+                const q6_site st = q6_site_of(e);
+                u[e] = uint8_t(((x.ql[st.ql] >> st.lo_shift) & 15) | ((x.qh[st.qh] >> st.hi_shift) & 3) << 4);
+            }
+            for (int p = 0; p < 8; ++p)
+                for (int b = 0; b < 4; ++b) {
+                    const uint8_t* e = u + 32 * p + b;  // quad g: e[4g]
+                    for (int L = 0; L < 4; ++L)
+                        o.q[p].v[3 * (L / 2) + 2 * (L % 2)][4 * r + b] = uint8_t((e[8 * L] & 15) | (e[8 * L + 4] & 15) << 4);
+                    for (int T = 0; T < 2; ++T) {
+                        int bits = 0;
+                        for (int i = 0; i < 4; ++i) bits |= (e[4 * (4 * T + i)] >> 4) << (2 * i);
+                        o.q[p].v[3 * T + 1][4 * r + b] = uint8_t(bits);
+                    }
+                }
+        }
+    }
+}
+
+namespace {
+
+// u = q + 32 of element 32p + 4g + b of lane r.
+inline int q6_packed_u(const block_q6_K_x16& p, int r, int e) noexcept {
+    const int pr = e / 32, g = (e % 32) / 4, b = e % 4;
+    const int L = g / 2, T = g / 4;
+    const int low = (p.q[pr].v[3 * (L / 2) + 2 * (L % 2)][4 * r + b] >> (4 * (g % 2))) & 15;
+    const int high = (p.q[pr].v[3 * T + 1][4 * r + b] >> (2 * (g % 4))) & 3;
+    return low | high << 4;
+}
+
+}  // namespace
+
+void unpack_q6_K_x16(const void* group, int64_t k, void* rows, size_t row_bytes) noexcept {
+    const auto* in = static_cast<const block_q6_K_x16*>(group);
+    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+        const block_q6_K_x16& p = in[sb];
+        for (int r = 0; r < 16; ++r) {
+            block_q6_K x{};
+            x.d = p.d[r];
+            for (int j = 0; j < 16; ++j) x.scales[j] = p.sc[j / 2][r][j % 2];
+            for (int e = 0; e < qk_k; ++e) {
+                const q6_site st = q6_site_of(e);
+                const int u = q6_packed_u(p, r, e);
+                x.ql[st.ql] = uint8_t(x.ql[st.ql] | (u & 15) << st.lo_shift);
+                x.qh[st.qh] = uint8_t(x.qh[st.qh] | (u >> 4) << st.hi_shift);
+            }
+            std::memcpy(static_cast<std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, &x, sizeof x);
+        }
+    }
+}
+
+namespace {
+
+// As quant::ref::vec_dot for Q6_K, row by row: q = u - 32.
+void q6_dot_reference(int64_t k, float* s, const void* group, const void* vy) {
+    const auto* x = static_cast<const block_q6_K_x16*>(group);
+    const auto* y = static_cast<const block_q8_K*>(vy);
+    for (int r = 0; r < 16; ++r) {
+        double acc = 0;
+        for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+            const block_q6_K_x16& p = x[sb];
+            int32_t sum = 0;
+            for (int j = 0; j < 16; ++j) {
+                int32_t dot = 0;
+                for (int e = 16 * j; e < 16 * j + 16; ++e) dot += (q6_packed_u(p, r, e) - 32) * y[sb].qs[e];
+                sum += p.sc[j / 2][r][j % 2] * dot;
+            }
+            acc += double(y[sb].d) * double(fp16_to_fp32(p.d[r])) * sum;
+        }
+        s[r] = float(acc);
+    }
+}
+
+}  // namespace
+
 namespace {
 
 void dot_reference(int64_t k, float* s, const void* group, const void* vy) {
@@ -309,6 +416,12 @@ const packed_kernels& q4_K_x16_reference() noexcept {
 
 const packed_kernels& q3_K_x16_reference() noexcept {
     static const packed_kernels k{q3_K_x16_bytes,    pack_q3_K_x16, unpack_q3_K_x16, q3_dot_reference, gemm_reference<q3_dot_reference>,
+                                  nullptr, false};
+    return k;
+}
+
+const packed_kernels& q6_K_x16_reference() noexcept {
+    static const packed_kernels k{q6_K_x16_bytes,    pack_q6_K_x16, unpack_q6_K_x16, q6_dot_reference, gemm_reference<q6_dot_reference>,
                                   nullptr, false};
     return k;
 }

@@ -52,6 +52,7 @@ void register_quant_scalar(kernel_table& t) {
     slot(t, ggml_type::q4_K).packed = &packed::q4_K_x16_reference();
     slot(t, ggml_type::q5_K) = weight_row<block_q5_K, block_q8_K>();
     slot(t, ggml_type::q6_K) = weight_row<block_q6_K, block_q8_K>();
+    slot(t, ggml_type::q6_K).packed = &packed::q6_K_x16_reference();
     slot(t, ggml_type::q8_K) = {ggml_type::q8_K, to_float<block_q8_K>, activation_from_float<block_q8_K>, nullptr};
 }
 

@@ -1,16 +1,17 @@
-// The packed Q4_K form (block_q4_K_x16, kernels.hpp packed_kernels) on the x86 tiers: the dot of
-// 16 rows with one Q8_K activation row (generation) and the batched product (prompt).
+// The packed K-quant forms (block_q4_K_x16, block_q2_K_x16, block_q3_K_x16, block_q6_K_x16;
+// kernels.hpp packed_kernels) on the x86 tiers: the dot of 16 rows with one Q8_K activation row
+// (generation) and the batched product (prompt).
 //
 // Lane r of every vector is row r, so nothing is shuffled: each 64-byte vector of quants gives
-// the low nibbles (four elements of each row) and the high nibbles (the next four); one
-// broadcast of four activation quants multiplies each, and after a 32-element sub-block the
-// int32 sums of all rows are multiplied by the rows' scales at once. The mins term
-// Σ_j m_j·(bsum_2j + bsum_2j+1) takes four dot_i16 per super-block, again for all rows. 256-bit
-// tiers run the 16 rows as two halves of 8. The integer sums are exact (|Σ_j sc_j·dot_j| ≤
-// 8·63·32·15·127 < 2^31), so the packed kernels differ from the row kernels only by float
-// rounding.
+// four elements of each row per nibble (Q4_K, the low bits of Q6_K) or bit pair (Q2_K, Q3_K);
+// one broadcast of four activation quants multiplies them, and after a sub-block the int32 sums
+// of all rows are multiplied by the rows' scales at once. The mins and offsets (Σ_j m_j·bsum_j)
+// take a few dot_i16 per super-block, again for all rows. 256-bit tiers run the 16 rows as two
+// halves of 8. The integer sums are exact (bounds per type below), so the packed kernels differ
+// from the row kernels only by float rounding. Every block is a whole number of 64-byte lines
+// and is read front to back: the hardware prefetcher then streams it at full speed.
 //
-// Without VNNI the products go through maddubs into int16, and the eight maddubs of a
+// Q4_K without VNNI: the products go through maddubs into int16, and the eight maddubs of a
 // sub-block are summed in int16 before one madd with the scale: each is at most
 // 2·15·127 = 3810, eight at most 30480 < 32767.
 #pragma once
@@ -35,6 +36,8 @@ inline ivec vsra32_16(ivec a) noexcept { return _mm512_srai_epi32(a, 16); }
 inline ivec vsll32_16(ivec a) noexcept { return _mm512_slli_epi32(a, 16); }
 inline ivec vslli16_2(ivec a) noexcept { return _mm512_slli_epi16(a, 2); }
 inline ivec vslli32_2(ivec a) noexcept { return _mm512_slli_epi32(a, 2); }
+inline ivec vslli32_5(ivec a) noexcept { return _mm512_slli_epi32(a, 5); }
+inline ivec vslli16_5(ivec a) noexcept { return _mm512_slli_epi16(a, 5); }
 inline ivec sbytes_to_i16(const int8_t* p) noexcept { return _mm512_cvtepi8_epi16(load256(p)); }  // 2V bytes
 inline ivec vsrl32_16(ivec a) noexcept { return _mm512_srli_epi32(a, 16); }
 inline ivec vset32(int32_t v) noexcept { return _mm512_set1_epi32(v); }
@@ -57,6 +60,8 @@ inline ivec vsra32_16(ivec a) noexcept { return _mm256_srai_epi32(a, 16); }
 inline ivec vsll32_16(ivec a) noexcept { return _mm256_slli_epi32(a, 16); }
 inline ivec vslli16_2(ivec a) noexcept { return _mm256_slli_epi16(a, 2); }
 inline ivec vslli32_2(ivec a) noexcept { return _mm256_slli_epi32(a, 2); }
+inline ivec vslli32_5(ivec a) noexcept { return _mm256_slli_epi32(a, 5); }
+inline ivec vslli16_5(ivec a) noexcept { return _mm256_slli_epi16(a, 5); }
 inline ivec sbytes_to_i16(const int8_t* p) noexcept { return _mm256_cvtepi8_epi16(load128(p)); }  // 2V bytes
 inline ivec vsrl32_16(ivec a) noexcept { return _mm256_srli_epi32(a, 16); }
 inline ivec vset32(int32_t v) noexcept { return _mm256_set1_epi32(v); }
@@ -370,6 +375,85 @@ inline void q3_K_x16_convert(const block_q3_K_x16* x, int64_t n_sb, int h, uint8
 
 inline void q3_K_x16_dot_entry(int64_t k, float* s, const void* x, const void* y) { q3_K_x16_dot(k, s, x, y); }
 
+// ---- Q6_K ----------------------------------------------------------------------------------------------
+//
+// u = low nibble | top two bits << 4 (0..63) is multiplied, and the -32 of every quant comes back
+// as 32·Σ_j s_j·bsum_j. Without VNNI two maddubs are summed in int16 before madd: each is at
+// most 2·63·127 = 16002, two at most 32004 < 32767. Σ_j s_j·dot_j ≤ 16·128·16·63·127 < 2^31.
+
+// The unsigned quants of quad g (0..7) of a sub-block pair.
+inline ivec q6x16_quad(const block_q6_K_x16::pair& q, int h, int g) noexcept {
+    const size_t lane0 = size_t(4 * V * h);
+    const int L = g / 2, T = g / 4;  // low-bit and top-bit vectors (blocks.hpp)
+    const ivec l = vloadu(q.v[3 * (L / 2) + 2 * (L % 2)] + lane0), hb = vloadu(q.v[3 * T + 1] + lane0);
+    const ivec low = vand(g % 2 ? vsrl16(l, 4) : l, vset8(0x0f));
+    const int i = g % 4;  // bit pair i to bits 4-5
+    const ivec high = vand(i < 2 ? vsll16n(hb, 4 - 2 * i) : (i == 2 ? hb : vsrl16(hb, 2)), vset8(0x30));
+    return vor(low, high);
+}
+
+// Σ over sub-block j (j = 2p + s) of each lane's 16 unsigned quants times the activation, times
+// the lane's signed scale sc (as q3x16_sub_block).
+inline ivec q6x16_sub_block(const block_q6_K_x16& w, const int8_t* a, int j, int h, ivec sc) noexcept {
+    const block_q6_K_x16::pair& q = w.q[j / 2];
+    const int g0 = 4 * (j % 2);
+#if EMBER_SIMD_VNNI
+    ivec p = vzero();
+    for (int i = 0; i < 4; ++i) p = dot_u8s8(p, q6x16_quad(q, h, g0 + i), vbcast(a + 16 * j + 4 * i));
+    return vmullo(p, sc);
+#else
+    const ivec p0 = vadd16(vmaddubs(q6x16_quad(q, h, g0), vbcast(a + 16 * j)), vmaddubs(q6x16_quad(q, h, g0 + 1), vbcast(a + 16 * j + 4)));
+    const ivec p1 =
+        vadd16(vmaddubs(q6x16_quad(q, h, g0 + 2), vbcast(a + 16 * j + 8)), vmaddubs(q6x16_quad(q, h, g0 + 3), vbcast(a + 16 * j + 12)));
+    return vadd(vmadd(p0, sc), vmadd(p1, sc));
+#endif
+}
+
+inline void q6_K_x16_dot(int64_t k, float* s, const void* vx, const void* vy) noexcept {
+    const auto* x = static_cast<const block_q6_K_x16*>(vx);
+    const auto* y = static_cast<const block_q8_K*>(vy);
+    fvec acc[k_halves];
+    for (int h = 0; h < k_halves; ++h) acc[h] = vzerof();
+    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+        const block_q6_K_x16& w = x[sb];
+        const block_q8_K& a = y[sb];
+        const fvec ad = vset1f(a.d);
+        for (int h = 0; h < k_halves; ++h) {
+            ivec sum = vzero(), bias = vzero();
+            for (int p = 0; p < 8; ++p) {
+                const ivec scw = sbytes_to_i16(w.sc[p][0] + 2 * V * h);  // lane r: (s_2p, s_2p+1)
+                bias = dot_i16(bias, scw, vbcast(a.bsums + 2 * p));
+                sum = vadd(sum, q6x16_sub_block(w, a.qs, 2 * p, h, q3_scale_lo(scw)));
+                sum = vadd(sum, q6x16_sub_block(w, a.qs, 2 * p + 1, h, q3_scale_hi(scw)));
+            }
+            acc[h] = vfmadd(vmulf(halves_to_f32(w.d + V * h), ad), vcvt(vsub(sum, vslli32_5(bias))), acc[h]);
+        }
+    }
+    for (int h = 0; h < k_halves; ++h) vstoreuf(s + V * h, acc[h]);
+}
+
+// Rows V·h .. V·h + V-1 into the tile of kq_tokens<N, 4, false>: u = q + 32, the signed scales,
+// and the offset 32·s_j as the "min" pairs.
+inline void q6_K_x16_convert(const block_q6_K_x16* x, int64_t n_sb, int h, uint8_t* tile) noexcept {
+    using L = kq_tile<4>;
+    for (int64_t sb = 0; sb < n_sb; ++sb) {
+        const block_q6_K_x16& w = x[sb];
+        uint8_t* t = tile + size_t(sb) * L::bytes;
+        for (int p = 0; p < 8; ++p)
+            for (int g = 0; g < 8; ++g) vstore(t + size_t(8 * p + g) * vbytes, q6x16_quad(w.q[p], h, g));
+        for (int p = 0; p < 8; ++p) {
+            const ivec scw = sbytes_to_i16(w.sc[p][0] + 2 * V * h);
+            vstore(t + L::mn + size_t(p) * vbytes, vslli16_5(scw));
+            vstore(t + L::sc + size_t(2 * p) * vbytes, q3_scale_lo(scw));
+            vstore(t + L::sc + size_t(2 * p + 1) * vbytes, q3_scale_hi(scw));
+        }
+        vstoref(reinterpret_cast<float*>(t + L::d), halves_to_f32(w.d + V * h));
+        vstoref(reinterpret_cast<float*>(t + L::dmin), vzerof());
+    }
+}
+
+inline void q6_K_x16_dot_entry(int64_t k, float* s, const void* x, const void* y) { q6_K_x16_dot(k, s, x, y); }
+
 inline void q2_K_x16_dot_entry(int64_t k, float* s, const void* x, const void* y) { q2_K_x16_dot(k, s, x, y); }
 
 inline void q4_K_x16_dot_entry(int64_t k, float* s, const void* x, const void* y) { q4_K_x16_dot(k, s, x, y); }
@@ -399,6 +483,16 @@ inline void register_packed(kernel_table& t) {
                                          packed_work<4>,
                                          true};
     slot(t, ggml_type::q3_K).packed = &q3_K_x16;
+    static const packed_kernels q6_K_x16{packed::q6_K_x16_bytes,
+                                         packed::pack_q6_K_x16,
+                                         packed::unpack_q6_K_x16,
+                                         q6_K_x16_dot_entry,
+                                         packed_gemm<block_q6_K_x16, 4, false, q6_K_x16_convert>,
+                                         packed_work<4>,
+                                         // 256-bit: no faster than the row kernel (bench_kernels
+                                         // matvec_packed/Q6_K), so the loader keeps Q6_K rows
+                                         EMBER_SIMD_512 != 0};
+    slot(t, ggml_type::q6_K).packed = &q6_K_x16;
 }
 
 }  // namespace ember::kernels::EMBER_SIMD_NS::gemm

@@ -170,6 +170,24 @@ struct block_q3_K_x16 {
 };
 static_assert(sizeof(block_q3_K_x16) == 1856);
 
+// Super-block sb of 16 consecutive Q6_K rows, in pairs of sub-blocks (32 elements, quads g = 0..7
+// of elements 32p + 4g + b). Vector v of q[p] in the order the kernels read them, per sub-block
+// s: low bits of quads 4s, 4s+1; top bits of quads 4s .. 4s+3; low bits of quads 4s+2, 4s+3.
+// Low-bit vector L (L = 0..3, at v = 3(L/2) + 2(L%2)): byte b of lane r holds the low four bits
+// of quad 2L in its low nibble and of quad 2L+1 in its high nibble. Top-bit vector T (T = 0, 1,
+// at v = 3T + 1): bit pair i holds the top two bits of quad 4T + i. The signed scales of
+// sub-blocks 2p and 2p+1 of row r are sc[p][r]. 3392 bytes (53 lines) for 16 × 210; read in
+// any other order, streaming from memory ran 1.7× slower.
+struct block_q6_K_x16 {
+    int8_t sc[8][16][2];
+    uint16_t d[16];
+    uint8_t pad[32];
+    struct pair {
+        uint8_t v[6][64];
+    } q[8];
+};
+static_assert(sizeof(block_q6_K_x16) == 3392);
+
 // ---- block traits: type id and elements per block, for generic code and tests --------------------
 
 template <class Block> struct block_traits;
