@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <type_traits>
 
 #include "ember/gguf.hpp"
+#include "huge_region.hpp"
 #include "util.hpp"
 
 namespace ember {
@@ -48,30 +50,19 @@ private:
     size_t n_;
 };
 
-// A file read into memory. Large files go to anonymous pages aligned to 2 MiB and marked for
-// transparent huge pages: generation streams every weight once per token, and with 4 KiB pages
-// the TLB misses of that stream cost a measurable part of the memory bandwidth.
+// A file read into memory: large files on huge pages (huge_region.hpp), small ones on the heap.
 class heap_storage final : public gguf_storage {
 public:
     explicit heap_storage(size_t n) : n_(n) {
-        if (n >= k_huge) {
-            const size_t len = (n + k_huge - 1) / k_huge * k_huge + k_huge;  // room to align
-            void* m = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (m == MAP_FAILED) throw std::bad_alloc();
-            map_ = m;
-            map_len_ = len;
-            const uintptr_t a = (reinterpret_cast<uintptr_t>(m) + k_huge - 1) / k_huge * k_huge;
-            p_ = reinterpret_cast<std::byte*>(a);
-#ifdef MADV_HUGEPAGE
-            ::madvise(p_, len - (a - reinterpret_cast<uintptr_t>(m)), MADV_HUGEPAGE);  // advice only: failure is harmless
-#endif
+        if (n >= detail::huge_region::k_huge) {
+            region_ = std::make_unique<detail::huge_region>(n);
+            p_ = region_->data();
         } else {
             p_ = new (std::align_val_t(64)) std::byte[n ? n : 1];
         }
     }
     ~heap_storage() override {
-        if (map_) ::munmap(map_, map_len_);
-        else ::operator delete[](p_, std::align_val_t(64));
+        if (!region_) ::operator delete[](p_, std::align_val_t(64));
     }
     heap_storage(const heap_storage&) = delete;
     heap_storage& operator=(const heap_storage&) = delete;
@@ -79,11 +70,9 @@ public:
     std::byte* data() noexcept { return p_; }
 
 private:
-    static constexpr size_t k_huge = size_t(2) << 20;
     size_t n_;
     std::byte* p_ = nullptr;
-    void* map_ = nullptr;
-    size_t map_len_ = 0;
+    std::unique_ptr<detail::huge_region> region_;
 };
 
 struct fd_guard {

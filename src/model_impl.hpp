@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ember/model.hpp"
+#include "huge_region.hpp"
 
 namespace ember {
 
@@ -40,22 +41,6 @@ struct decoder_layer {
     weight w_down;                 // (n_ff -> n_embd)
 };
 
-// The anonymous, 2 MiB-aligned memory that packed weights live in (pack_weights.cpp).
-class packed_memory {
-public:
-    explicit packed_memory(size_t n);  // throws std::bad_alloc
-    ~packed_memory();
-    packed_memory(const packed_memory&) = delete;
-    packed_memory& operator=(const packed_memory&) = delete;
-    std::byte* data() noexcept { return data_; }
-
-private:
-    static constexpr size_t k_huge = size_t(2) << 20;
-    void* map_ = nullptr;
-    size_t len_ = 0;
-    std::byte* data_ = nullptr;
-};
-
 }  // namespace detail
 
 struct model::impl {
@@ -67,7 +52,7 @@ struct model::impl {
     detail::weight output;         // (n_embd -> n_vocab); token_embd when tied
     std::vector<detail::decoder_layer> layers;  // (n_layer)
     uint64_t fingerprint = 0;
-    std::unique_ptr<detail::packed_memory> packed;  // the packed matrices, if any
+    std::unique_ptr<detail::huge_region> packed;  // the packed matrices, if any (pack_weights.cpp)
 };
 
 namespace detail {

@@ -1,14 +1,12 @@
 // Packing weight matrices at load (kernels.hpp packed_kernels): every matrix whose type has a
-// packed form that the active ISA runs faster is rewritten into one anonymous, 2 MiB-aligned
-// region (transparent huge pages, as for a file read into memory), and the pages that held it in
-// the file's mapping or buffer are given back to the system right after, matrix by matrix, so
-// the resident size stays about that of the file (the packed forms are 0 % (Q2_K), 1 % (Q6_K),
+// packed form that the active ISA runs faster is rewritten into one huge_region (as a file read
+// into memory), and the pages that held it in the file's mapping or buffer are given back to the
+// system right after, matrix by matrix, so the resident size stays about that of the file (the packed forms are 0 % (Q2_K), 1 % (Q6_K),
 // 2.8 % (Q4_K) and 5.5 % (Q3_K) larger: quant/blocks.hpp).
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <new>
 #include <system_error>
 #include <thread>
 
@@ -17,21 +15,6 @@
 #include "util.hpp"
 
 namespace ember::detail {
-
-packed_memory::packed_memory(size_t n) {
-    const size_t len = (n + k_huge - 1) / k_huge * k_huge + k_huge;  // room to align
-    void* m = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) throw std::bad_alloc();
-    map_ = m;
-    len_ = len;
-    const uintptr_t a = (reinterpret_cast<uintptr_t>(m) + k_huge - 1) / k_huge * k_huge;
-    data_ = reinterpret_cast<std::byte*>(a);
-#ifdef MADV_HUGEPAGE
-    ::madvise(data_, len - (a - reinterpret_cast<uintptr_t>(m)), MADV_HUGEPAGE);  // advice only
-#endif
-}
-
-packed_memory::~packed_memory() { ::munmap(map_, len_); }
 
 namespace {
 
@@ -65,7 +48,7 @@ void pack_weights(model::impl& m) {
 
     size_t total = 0;
     for (const weight* w : todo) total += packing_for(*w)->group_bytes(w->cols) * size_t(w->rows / kernels::k_pack_rows) + 64;
-    m.packed = std::make_unique<packed_memory>(total);
+    m.packed = std::make_unique<huge_region>(total);
     const int64_t n_threads = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 16);
     std::byte* out = m.packed->data();
     for (weight* w : todo) {

@@ -21,6 +21,22 @@ using quant::block_q4_K_x16;
 using quant::block_q8_K;
 using quant::qk_k;
 
+namespace {
+
+// s[r] = Σ over the super-blocks of term(block, r, activation block), accumulated in double like
+// the row references (quant::ref::vec_dot), so the results are theirs bit for bit.
+template <class Packed, class Term> void rows_dot(int64_t k, float* s, const void* group, const void* vy, Term term) {
+    const auto* x = static_cast<const Packed*>(group);
+    const auto* y = static_cast<const block_q8_K*>(vy);
+    for (int r = 0; r < 16; ++r) {
+        double acc = 0;
+        for (int64_t sb = 0; sb < k / qk_k; ++sb) acc += term(x[sb], r, y[sb]);
+        s[r] = float(acc);
+    }
+}
+
+}  // namespace
+
 size_t q4_K_x16_bytes(int64_t k) noexcept { return size_t(k / qk_k) * sizeof(block_q4_K_x16); }
 
 namespace {
@@ -159,25 +175,18 @@ namespace {
 
 // As quant::ref::vec_dot for Q2_K, row by row.
 void q2_dot_reference(int64_t k, float* s, const void* group, const void* vy) {
-    const auto* x = static_cast<const block_q2_K_x16*>(group);
-    const auto* y = static_cast<const block_q8_K*>(vy);
-    for (int r = 0; r < 16; ++r) {
-        double acc = 0;
-        for (int64_t sb = 0; sb < k / qk_k; ++sb) {
-            const block_q2_K_x16& p = x[sb];
-            int32_t sum_scaled = 0, sum_mins = 0;
-            for (int j = 0; j < 16; ++j) {
-                int32_t dot = 0;
-                for (int b = 0; b < 4; ++b)
-                    for (int i = 0; i < 4; ++i) dot += ((p.qs[j][4 * r + b] >> (2 * i)) & 3) * y[sb].qs[16 * j + 4 * i + b];
-                const int sm = p.sm[j / 2][r][j % 2];
-                sum_scaled += (sm & 0x0f) * dot;
-                sum_mins += (sm >> 4) * y[sb].bsums[j];
-            }
-            acc += double(y[sb].d) * (double(fp16_to_fp32(p.d[r])) * sum_scaled - double(fp16_to_fp32(p.dmin[r])) * sum_mins);
+    rows_dot<block_q2_K_x16>(k, s, group, vy, [](const block_q2_K_x16& p, int r, const block_q8_K& a) {
+        int32_t sum_scaled = 0, sum_mins = 0;
+        for (int j = 0; j < 16; ++j) {
+            int32_t dot = 0;
+            for (int b = 0; b < 4; ++b)
+                for (int i = 0; i < 4; ++i) dot += ((p.qs[j][4 * r + b] >> (2 * i)) & 3) * a.qs[16 * j + 4 * i + b];
+            const int sm = p.sm[j / 2][r][j % 2];
+            sum_scaled += (sm & 0x0f) * dot;
+            sum_mins += (sm >> 4) * a.bsums[j];
         }
-        s[r] = float(acc);
-    }
+        return double(a.d) * (double(fp16_to_fp32(p.d[r])) * sum_scaled - double(fp16_to_fp32(p.dmin[r])) * sum_mins);
+    });
 }
 
 }  // namespace
@@ -243,26 +252,19 @@ namespace {
 
 // As quant::ref::vec_dot for Q3_K, row by row: q = low two bits + 4·high bit - 4.
 void q3_dot_reference(int64_t k, float* s, const void* group, const void* vy) {
-    const auto* x = static_cast<const block_q3_K_x16*>(group);
-    const auto* y = static_cast<const block_q8_K*>(vy);
-    for (int r = 0; r < 16; ++r) {
-        double acc = 0;
-        for (int64_t sb = 0; sb < k / qk_k; ++sb) {
-            const block_q3_K_x16& p = x[sb];
-            int32_t sum = 0;
-            for (int j = 0; j < 16; ++j) {
-                int32_t dot = 0;
-                for (int b = 0; b < 4; ++b)
-                    for (int i = 0; i < 4; ++i) {
-                        const int q = ((p.q[j / 2].qs[j % 2][4 * r + b] >> (2 * i)) & 3) + 4 * ((p.q[j / 2].hm[4 * r + b] >> (4 * (j % 2) + i)) & 1) - 4;
-                        dot += q * y[sb].qs[16 * j + 4 * i + b];
-                    }
-                sum += p.sc[j / 2][r][j % 2] * dot;
-            }
-            acc += double(y[sb].d) * double(fp16_to_fp32(p.d[r])) * sum;
+    rows_dot<block_q3_K_x16>(k, s, group, vy, [](const block_q3_K_x16& p, int r, const block_q8_K& a) {
+        int32_t sum = 0;
+        for (int j = 0; j < 16; ++j) {
+            int32_t dot = 0;
+            for (int b = 0; b < 4; ++b)
+                for (int i = 0; i < 4; ++i) {
+                    const int q = ((p.q[j / 2].qs[j % 2][4 * r + b] >> (2 * i)) & 3) + 4 * ((p.q[j / 2].hm[4 * r + b] >> (4 * (j % 2) + i)) & 1) - 4;
+                    dot += q * a.qs[16 * j + 4 * i + b];
+                }
+            sum += p.sc[j / 2][r][j % 2] * dot;
         }
-        s[r] = float(acc);
-    }
+        return double(a.d) * double(fp16_to_fp32(p.d[r])) * sum;
+    });
 }
 
 }  // namespace
@@ -352,50 +354,37 @@ namespace {
 
 // As quant::ref::vec_dot for Q6_K, row by row: q = u - 32.
 void q6_dot_reference(int64_t k, float* s, const void* group, const void* vy) {
-    const auto* x = static_cast<const block_q6_K_x16*>(group);
-    const auto* y = static_cast<const block_q8_K*>(vy);
-    for (int r = 0; r < 16; ++r) {
-        double acc = 0;
-        for (int64_t sb = 0; sb < k / qk_k; ++sb) {
-            const block_q6_K_x16& p = x[sb];
-            int32_t sum = 0;
-            for (int j = 0; j < 16; ++j) {
-                int32_t dot = 0;
-                for (int e = 16 * j; e < 16 * j + 16; ++e) dot += (q6_packed_u(p, r, e) - 32) * y[sb].qs[e];
-                sum += p.sc[j / 2][r][j % 2] * dot;
-            }
-            acc += double(y[sb].d) * double(fp16_to_fp32(p.d[r])) * sum;
+    rows_dot<block_q6_K_x16>(k, s, group, vy, [](const block_q6_K_x16& p, int r, const block_q8_K& a) {
+        int32_t sum = 0;
+        for (int j = 0; j < 16; ++j) {
+            int32_t dot = 0;
+            for (int e = 16 * j; e < 16 * j + 16; ++e) dot += (q6_packed_u(p, r, e) - 32) * a.qs[e];
+            sum += p.sc[j / 2][r][j % 2] * dot;
         }
-        s[r] = float(acc);
-    }
+        return double(a.d) * double(fp16_to_fp32(p.d[r])) * sum;
+    });
 }
 
 }  // namespace
 
 namespace {
 
-void dot_reference(int64_t k, float* s, const void* group, const void* vy) {
-    const auto* x = static_cast<const block_q4_K_x16*>(group);
-    const auto* y = static_cast<const block_q8_K*>(vy);
-    for (int r = 0; r < 16; ++r) {
-        double acc = 0;
-        for (int64_t sb = 0; sb < k / qk_k; ++sb) {
-            const block_q4_K_x16& p = x[sb];
-            int32_t sum_scaled = 0, sum_mins = 0;
-            for (int j = 0; j < 8; ++j) {
-                int32_t dot = 0;
-                for (int v = 0; v < 4; ++v)
-                    for (int b = 0; b < 4; ++b) {
-                        const int byte = p.qs[j][v][4 * r + b];
-                        dot += (byte & 15) * y[sb].qs[32 * j + 8 * v + b] + (byte >> 4) * y[sb].qs[32 * j + 8 * v + 4 + b];
-                    }
-                sum_scaled += p.sc[j][r] * dot;
-                sum_mins += p.mn[j / 2][r][j % 2] * (y[sb].bsums[2 * j] + y[sb].bsums[2 * j + 1]);
-            }
-            acc += double(y[sb].d) * (double(fp16_to_fp32(p.d[r])) * sum_scaled - double(fp16_to_fp32(p.dmin[r])) * sum_mins);
+// As quant::ref::vec_dot for Q4_K, row by row.
+void q4_dot_reference(int64_t k, float* s, const void* group, const void* vy) {
+    rows_dot<block_q4_K_x16>(k, s, group, vy, [](const block_q4_K_x16& p, int r, const block_q8_K& a) {
+        int32_t sum_scaled = 0, sum_mins = 0;
+        for (int j = 0; j < 8; ++j) {
+            int32_t dot = 0;
+            for (int v = 0; v < 4; ++v)
+                for (int b = 0; b < 4; ++b) {
+                    const int byte = p.qs[j][v][4 * r + b];
+                    dot += (byte & 15) * a.qs[32 * j + 8 * v + b] + (byte >> 4) * a.qs[32 * j + 8 * v + 4 + b];
+                }
+            sum_scaled += p.sc[j][r] * dot;
+            sum_mins += p.mn[j / 2][r][j % 2] * (a.bsums[2 * j] + a.bsums[2 * j + 1]);
         }
-        s[r] = float(acc);
-    }
+        return double(a.d) * (double(fp16_to_fp32(p.d[r])) * sum_scaled - double(fp16_to_fp32(p.dmin[r])) * sum_mins);
+    });
 }
 
 template <void (*dot)(int64_t, float*, const void*, const void*)> void gemm_reference(const gemm_args& a) {
@@ -409,7 +398,7 @@ template <void (*dot)(int64_t, float*, const void*, const void*)> void gemm_refe
 }  // namespace
 
 const packed_kernels& q4_K_x16_reference() noexcept {
-    static const packed_kernels k{q4_K_x16_bytes, pack_q4_K_x16, unpack_q4_K_x16, dot_reference, gemm_reference<dot_reference>,
+    static const packed_kernels k{q4_K_x16_bytes, pack_q4_K_x16, unpack_q4_K_x16, q4_dot_reference, gemm_reference<q4_dot_reference>,
                                   nullptr, false};
     return k;
 }

@@ -253,6 +253,24 @@ template <class Block> size_t kq_work(int64_t k, int64_t) noexcept {
     return size_t(k / qk_k) * kq_tile<kq_traits<Block>::subq>::bytes + size_t(V) * size_t(k);
 }
 
+// Every token of the call past one converted row group (rows r0 .. r0 + n_rows-1 of y): passes
+// of kq_n_tok tokens, then 4, 2 and 1 for the tail; `next` fetches the next group meanwhile.
+template <int subq, bool mins>
+void kq_all_tokens(const uint8_t* tile, int64_t n_sb, const gemm_args& a, int64_t r0, int64_t n_rows, const prefetcher& next) noexcept {
+    const auto* act = static_cast<const uint8_t*>(a.act);
+    int64_t t = 0;
+    auto run = [&]<int N>() {
+        next.fetch(t);
+        kq_tokens<N, subq, mins>(tile, n_sb, act + size_t(t) * a.act_row_bytes, a.act_row_bytes, a.y + t * a.y_stride + r0, a.y_stride,
+                                 n_rows);
+        t += N;
+    };
+    while (t + kq_n_tok <= a.n_tok) run.template operator()<kq_n_tok>();
+    if (kq_n_tok > 4 && t + 4 <= a.n_tok) run.template operator()<4>();
+    if (t + 2 <= a.n_tok) run.template operator()<2>();
+    if (t < a.n_tok) run.template operator()<1>();
+}
+
 template <class Block> void kq_gemm(const gemm_args& a) {
     constexpr int subq = kq_traits<Block>::subq;
     constexpr bool mins = kq_traits<Block>::mins;
@@ -260,22 +278,10 @@ template <class Block> void kq_gemm(const gemm_args& a) {
     auto* tile = static_cast<uint8_t*>(a.work);
     uint8_t* rowbuf = tile + size_t(n_sb) * kq_tile<subq>::bytes;
     const auto* w = static_cast<const uint8_t*>(a.w);
-    const auto* act = static_cast<const uint8_t*>(a.act);
     for (int64_t r0 = 0; r0 < a.n_rows; r0 += V) {
         const int64_t nr = min64(V, a.n_rows - r0);
         kq_convert<Block>(w + size_t(r0) * a.w_row_bytes, a.w_row_bytes, nr, n_sb, tile, rowbuf);
-        const prefetcher next(w, a.w_row_bytes, r0 + V, a.n_rows, a.n_tok, kq_n_tok);
-        int64_t t = 0;
-        auto run = [&]<int N>() {
-            next.fetch(t);
-            kq_tokens<N, subq, mins>(tile, n_sb, act + size_t(t) * a.act_row_bytes, a.act_row_bytes, a.y + t * a.y_stride + r0,
-                                     a.y_stride, nr);
-            t += N;
-        };
-        while (t + kq_n_tok <= a.n_tok) run.template operator()<kq_n_tok>();
-        if (kq_n_tok > 4 && t + 4 <= a.n_tok) run.template operator()<4>();
-        if (t + 2 <= a.n_tok) run.template operator()<2>();
-        if (t < a.n_tok) run.template operator()<1>();
+        kq_all_tokens<subq, mins>(tile, n_sb, a, r0, nr, prefetcher(w, a.w_row_bytes, r0 + V, a.n_rows, a.n_tok, kq_n_tok));
     }
 }
 

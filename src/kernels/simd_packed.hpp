@@ -34,10 +34,8 @@ inline ivec vsrl16(ivec a, int n) noexcept { return _mm512_srl_epi16(a, _mm_cvts
 inline ivec vsll16n(ivec a, int n) noexcept { return _mm512_sll_epi16(a, _mm_cvtsi32_si128(n)); }
 inline ivec vsra32_16(ivec a) noexcept { return _mm512_srai_epi32(a, 16); }
 inline ivec vsll32_16(ivec a) noexcept { return _mm512_slli_epi32(a, 16); }
-inline ivec vslli16_2(ivec a) noexcept { return _mm512_slli_epi16(a, 2); }
-inline ivec vslli32_2(ivec a) noexcept { return _mm512_slli_epi32(a, 2); }
-inline ivec vslli32_5(ivec a) noexcept { return _mm512_slli_epi32(a, 5); }
-inline ivec vslli16_5(ivec a) noexcept { return _mm512_slli_epi16(a, 5); }
+template <int n> ivec vslli16(ivec a) noexcept { return _mm512_slli_epi16(a, n); }
+template <int n> ivec vslli32(ivec a) noexcept { return _mm512_slli_epi32(a, n); }
 inline ivec sbytes_to_i16(const int8_t* p) noexcept { return _mm512_cvtepi8_epi16(load256(p)); }  // 2V bytes
 inline ivec vsrl32_16(ivec a) noexcept { return _mm512_srli_epi32(a, 16); }
 inline ivec vset32(int32_t v) noexcept { return _mm512_set1_epi32(v); }
@@ -58,10 +56,8 @@ inline ivec vsrl16(ivec a, int n) noexcept { return _mm256_srl_epi16(a, _mm_cvts
 inline ivec vsll16n(ivec a, int n) noexcept { return _mm256_sll_epi16(a, _mm_cvtsi32_si128(n)); }
 inline ivec vsra32_16(ivec a) noexcept { return _mm256_srai_epi32(a, 16); }
 inline ivec vsll32_16(ivec a) noexcept { return _mm256_slli_epi32(a, 16); }
-inline ivec vslli16_2(ivec a) noexcept { return _mm256_slli_epi16(a, 2); }
-inline ivec vslli32_2(ivec a) noexcept { return _mm256_slli_epi32(a, 2); }
-inline ivec vslli32_5(ivec a) noexcept { return _mm256_slli_epi32(a, 5); }
-inline ivec vslli16_5(ivec a) noexcept { return _mm256_slli_epi16(a, 5); }
+template <int n> ivec vslli16(ivec a) noexcept { return _mm256_slli_epi16(a, n); }
+template <int n> ivec vslli32(ivec a) noexcept { return _mm256_slli_epi32(a, n); }
 inline ivec sbytes_to_i16(const int8_t* p) noexcept { return _mm256_cvtepi8_epi16(load128(p)); }  // 2V bytes
 inline ivec vsrl32_16(ivec a) noexcept { return _mm256_srli_epi32(a, 16); }
 inline ivec vset32(int32_t v) noexcept { return _mm256_set1_epi32(v); }
@@ -174,7 +170,6 @@ template <class Packed, int subq, bool mins, void (*convert)(const Packed*, int6
 void packed_gemm(const gemm_args& a) {
     const int64_t n_sb = a.k / qk_k;
     auto* tile = static_cast<uint8_t*>(a.work);
-    const auto* act = static_cast<const uint8_t*>(a.act);
     for (int64_t g = 0; g < a.n_rows / 16; ++g) {
         const auto* x = reinterpret_cast<const Packed*>(static_cast<const uint8_t*>(a.w) + size_t(g) * a.w_row_bytes);
         for (int h = 0; h < k_halves; ++h) {
@@ -183,19 +178,9 @@ void packed_gemm(const gemm_args& a) {
             // while the last half's tokens pass, the next group into L2 (prefetcher counts in
             // "rows" of group_bytes / V, V of them per group)
             const int64_t n_units = a.n_rows / 16 * V;
-            const prefetcher next(static_cast<const uint8_t*>(a.w), a.w_row_bytes / V, h + 1 == k_halves ? V * (g + 1) : n_units,
-                                  n_units, a.n_tok, kq_n_tok);
-            int64_t t = 0;
-            auto run = [&]<int N>() {
-                next.fetch(t);
-                kq_tokens<N, subq, mins>(tile, n_sb, act + size_t(t) * a.act_row_bytes, a.act_row_bytes, a.y + t * a.y_stride + r0,
-                                         a.y_stride, V);
-                t += N;
-            };
-            while (t + kq_n_tok <= a.n_tok) run.template operator()<kq_n_tok>();
-            if (kq_n_tok > 4 && t + 4 <= a.n_tok) run.template operator()<4>();
-            if (t + 2 <= a.n_tok) run.template operator()<2>();
-            if (t < a.n_tok) run.template operator()<1>();
+            kq_all_tokens<subq, mins>(tile, n_sb, a, r0, V,
+                                      prefetcher(static_cast<const uint8_t*>(a.w), a.w_row_bytes / V,
+                                                 h + 1 == k_halves ? V * (g + 1) : n_units, n_units, a.n_tok, kq_n_tok));
         }
     }
 }
@@ -279,48 +264,48 @@ inline void q2_K_x16_convert(const block_q2_K_x16* x, int64_t n_sb, int h, uint8
     }
 }
 
-// ---- Q3_K ----------------------------------------------------------------------------------------------
+// ---- Q3_K and Q6_K: signed scales, a constant offset ---------------------------------------------------
 //
-// As Q2_K, plus the high bits: u = low two bits + 4·high bit (0..7) is multiplied, and the -4 of
-// every quant comes back as 4·Σ_j s_j·bsum_j. Scales are signed. Bounds: a sub-block's products
-// ≤ 16·7·127 = 14224 (int16 without VNNI), Σ_j s_j·dot_j ≤ 16·32·14224 < 2^31.
+// The unsigned quants u = q + 4 (Q3_K: low two bits + 4·high bit, 0..7) or u = q + 32 (Q6_K:
+// low nibble | top two bits << 4, 0..63) are multiplied, and the offset comes back as
+// 4·Σ_j s_j·bsum_j (32·Σ_j s_j·bsum_j) with the signed 16-element sub-block scales s_j. Without
+// VNNI two maddubs are summed in int16 before madd: each is at most 2·63·127 = 16002, two at
+// most 32004 < 32767. |Σ_j s_j·dot_j| ≤ 16·128·16·63·127 < 2^31.
+//
+// quad(w, h, g) gives the unsigned quants of quad g (0..63: elements 4g .. 4g+3) of the lanes of
+// half h; quad g belongs to sub-block g/4.
 
 // Bit t of every byte of hv moved to bit 2 (the value 4): within 16-bit words both bytes follow.
 inline ivec high_bit_4(ivec hv, int t) noexcept {
-    const ivec four = vset8(4);
-    return vand(t >= 2 ? vsrl16(hv, t - 2) : vsll16n(hv, 2 - t), four);
+    return vand(t >= 2 ? vsrl16(hv, t - 2) : vsll16n(hv, 2 - t), vset8(4));
 }
 
-// The unsigned quants of quad i of sub-block j (j = 2p + s) for the lanes of half h.
-inline ivec q3x16_quad(ivec q, ivec hv, int s, int i) noexcept {
-    return vor(vand(vsrl16(q, 2 * i), vset8(3)), high_bit_4(hv, 4 * s + i));
-}
-
-// Σ over sub-block j of each lane's 16 unsigned quants times the activation, times the lane's
-// signed scale sc (int32 lanes; without VNNI the scale in both words).
-inline ivec q3x16_sub_block(const block_q3_K_x16& w, const int8_t* a, int j, int h, ivec sc) noexcept {
+inline ivec q3_K_quad(const block_q3_K_x16& w, int h, int g) noexcept {
+    const int j = g / 4, i = g % 4;
     const ivec q = vloadu(w.q[j / 2].qs[j % 2] + 4 * V * h), hv = vloadu(w.q[j / 2].hm + 4 * V * h);
-#if EMBER_SIMD_VNNI
-    ivec p = vzero();
-    for (int i = 0; i < 4; ++i) p = dot_u8s8(p, q3x16_quad(q, hv, j % 2, i), vbcast(a + 16 * j + 4 * i));
-    return vmullo(p, sc);
-#else
-    ivec p = vmaddubs(q3x16_quad(q, hv, j % 2, 0), vbcast(a + 16 * j));
-    for (int i = 1; i < 4; ++i) p = vadd16(p, vmaddubs(q3x16_quad(q, hv, j % 2, i), vbcast(a + 16 * j + 4 * i)));
-    return vmadd(p, sc);
-#endif
+    return vor(vand(vsrl16(q, 2 * i), vset8(3)), high_bit_4(hv, 4 * (j % 2) + i));
+}
+
+inline ivec q6_K_quad(const block_q6_K_x16& w, int h, int g) noexcept {
+    const block_q6_K_x16::pair& q = w.q[g / 8];
+    const int gp = g % 8, L = gp / 2, T = gp / 4;  // low-bit and top-bit vectors (blocks.hpp)
+    const ivec l = vloadu(q.v[3 * (L / 2) + 2 * (L % 2)] + 4 * V * h), hb = vloadu(q.v[3 * T + 1] + 4 * V * h);
+    const ivec low = vand(gp % 2 ? vsrl16(l, 4) : l, vset8(0x0f));
+    const int i = gp % 4;  // bit pair i to bits 4-5
+    const ivec high = vand(i < 2 ? vsll16n(hb, 4 - 2 * i) : (i == 2 ? hb : vsrl16(hb, 2)), vset8(0x30));
+    return vor(low, high);
 }
 
 // The signed scale pair (s_2p, s_2p+1) of each lane as the int32 scale of one sub-block: with
 // VNNI sign-extended, without it repeated in both words (for madd).
-inline ivec q3_scale_lo(ivec scw) noexcept {
+inline ivec scale_lo(ivec scw) noexcept {
 #if EMBER_SIMD_VNNI
     return vsra32_16(vsll32_16(scw));
 #else
     return vor(vand(scw, vset32(0xffff)), vsll32_16(scw));
 #endif
 }
-inline ivec q3_scale_hi(ivec scw) noexcept {
+inline ivec scale_hi(ivec scw) noexcept {
 #if EMBER_SIMD_VNNI
     return vsra32_16(scw);
 #else
@@ -328,94 +313,30 @@ inline ivec q3_scale_hi(ivec scw) noexcept {
 #endif
 }
 
-inline void q3_K_x16_dot(int64_t k, float* s, const void* vx, const void* vy) noexcept {
-    const auto* x = static_cast<const block_q3_K_x16*>(vx);
-    const auto* y = static_cast<const block_q8_K*>(vy);
-    fvec acc[k_halves];
-    for (int h = 0; h < k_halves; ++h) acc[h] = vzerof();
-    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
-        const block_q3_K_x16& w = x[sb];
-        const block_q8_K& a = y[sb];
-        const fvec ad = vset1f(a.d);
-        for (int h = 0; h < k_halves; ++h) {
-            ivec sum = vzero(), bias = vzero();
-            for (int p = 0; p < 8; ++p) {
-                const ivec scw = sbytes_to_i16(w.sc[p][0] + 2 * V * h);  // lane r: (s_2p, s_2p+1)
-                bias = dot_i16(bias, scw, vbcast(a.bsums + 2 * p));
-                sum = vadd(sum, q3x16_sub_block(w, a.qs, 2 * p, h, q3_scale_lo(scw)));
-                sum = vadd(sum, q3x16_sub_block(w, a.qs, 2 * p + 1, h, q3_scale_hi(scw)));
-            }
-            acc[h] = vfmadd(vmulf(halves_to_f32(w.d + V * h), ad), vcvt(vsub(sum, vslli32_2(bias))), acc[h]);
-        }
-    }
-    for (int h = 0; h < k_halves; ++h) vstoreuf(s + V * h, acc[h]);
-}
-
-// Rows V·h .. V·h + V-1 into the tile of kq_tokens<N, 4, false>: u = q + 4, the signed scales,
-// and the offset 4·s_j as the "min" pairs.
-inline void q3_K_x16_convert(const block_q3_K_x16* x, int64_t n_sb, int h, uint8_t* tile) noexcept {
-    using L = kq_tile<4>;
-    for (int64_t sb = 0; sb < n_sb; ++sb) {
-        const block_q3_K_x16& w = x[sb];
-        uint8_t* t = tile + size_t(sb) * L::bytes;
-        for (int j = 0; j < 16; ++j) {
-            const ivec q = vloadu(w.q[j / 2].qs[j % 2] + 4 * V * h), hv = vloadu(w.q[j / 2].hm + 4 * V * h);
-            for (int i = 0; i < 4; ++i) vstore(t + size_t(4 * j + i) * vbytes, q3x16_quad(q, hv, j % 2, i));
-        }
-        for (int p = 0; p < 8; ++p) {
-            const ivec scw = sbytes_to_i16(w.sc[p][0] + 2 * V * h);
-            vstore(t + L::mn + size_t(p) * vbytes, vslli16_2(scw));
-            vstore(t + L::sc + size_t(2 * p) * vbytes, q3_scale_lo(scw));
-            vstore(t + L::sc + size_t(2 * p + 1) * vbytes, q3_scale_hi(scw));
-        }
-        vstoref(reinterpret_cast<float*>(t + L::d), halves_to_f32(w.d + V * h));
-        vstoref(reinterpret_cast<float*>(t + L::dmin), vzerof());
-    }
-}
-
-inline void q3_K_x16_dot_entry(int64_t k, float* s, const void* x, const void* y) { q3_K_x16_dot(k, s, x, y); }
-
-// ---- Q6_K ----------------------------------------------------------------------------------------------
-//
-// u = low nibble | top two bits << 4 (0..63) is multiplied, and the -32 of every quant comes back
-// as 32·Σ_j s_j·bsum_j. Without VNNI two maddubs are summed in int16 before madd: each is at
-// most 2·63·127 = 16002, two at most 32004 < 32767. Σ_j s_j·dot_j ≤ 16·128·16·63·127 < 2^31.
-
-// The unsigned quants of quad g (0..7) of a sub-block pair.
-inline ivec q6x16_quad(const block_q6_K_x16::pair& q, int h, int g) noexcept {
-    const size_t lane0 = size_t(4 * V * h);
-    const int L = g / 2, T = g / 4;  // low-bit and top-bit vectors (blocks.hpp)
-    const ivec l = vloadu(q.v[3 * (L / 2) + 2 * (L % 2)] + lane0), hb = vloadu(q.v[3 * T + 1] + lane0);
-    const ivec low = vand(g % 2 ? vsrl16(l, 4) : l, vset8(0x0f));
-    const int i = g % 4;  // bit pair i to bits 4-5
-    const ivec high = vand(i < 2 ? vsll16n(hb, 4 - 2 * i) : (i == 2 ? hb : vsrl16(hb, 2)), vset8(0x30));
-    return vor(low, high);
-}
-
-// Σ over sub-block j (j = 2p + s) of each lane's 16 unsigned quants times the activation, times
-// the lane's signed scale sc (as q3x16_sub_block).
-inline ivec q6x16_sub_block(const block_q6_K_x16& w, const int8_t* a, int j, int h, ivec sc) noexcept {
-    const block_q6_K_x16::pair& q = w.q[j / 2];
-    const int g0 = 4 * (j % 2);
+template <class Block, ivec (*quad)(const Block&, int, int) noexcept>
+ivec offset_sub_block(const Block& w, const int8_t* a, int j, int h, ivec sc) noexcept {
 #if EMBER_SIMD_VNNI
     ivec p = vzero();
-    for (int i = 0; i < 4; ++i) p = dot_u8s8(p, q6x16_quad(q, h, g0 + i), vbcast(a + 16 * j + 4 * i));
+    for (int i = 0; i < 4; ++i) p = dot_u8s8(p, quad(w, h, 4 * j + i), vbcast(a + 16 * j + 4 * i));
     return vmullo(p, sc);
 #else
-    const ivec p0 = vadd16(vmaddubs(q6x16_quad(q, h, g0), vbcast(a + 16 * j)), vmaddubs(q6x16_quad(q, h, g0 + 1), vbcast(a + 16 * j + 4)));
-    const ivec p1 =
-        vadd16(vmaddubs(q6x16_quad(q, h, g0 + 2), vbcast(a + 16 * j + 8)), vmaddubs(q6x16_quad(q, h, g0 + 3), vbcast(a + 16 * j + 12)));
-    return vadd(vmadd(p0, sc), vmadd(p1, sc));
+    auto pair = [&](int i) {
+        return vadd16(vmaddubs(quad(w, h, 4 * j + i), vbcast(a + 16 * j + 4 * i)),
+                      vmaddubs(quad(w, h, 4 * j + i + 1), vbcast(a + 16 * j + 4 * i + 4)));
+    };
+    return vadd(vmadd(pair(0), sc), vmadd(pair(2), sc));
 #endif
 }
 
-inline void q6_K_x16_dot(int64_t k, float* s, const void* vx, const void* vy) noexcept {
-    const auto* x = static_cast<const block_q6_K_x16*>(vx);
+// shift: log2 of the offset (2 for Q3_K's 4, 5 for Q6_K's 32).
+template <class Block, ivec (*quad)(const Block&, int, int) noexcept, int shift>
+void offset_dot(int64_t k, float* s, const void* vx, const void* vy) noexcept {
+    const auto* x = static_cast<const Block*>(vx);
     const auto* y = static_cast<const block_q8_K*>(vy);
     fvec acc[k_halves];
     for (int h = 0; h < k_halves; ++h) acc[h] = vzerof();
     for (int64_t sb = 0; sb < k / qk_k; ++sb) {
-        const block_q6_K_x16& w = x[sb];
+        const Block& w = x[sb];
         const block_q8_K& a = y[sb];
         const fvec ad = vset1f(a.d);
         for (int h = 0; h < k_halves; ++h) {
@@ -423,36 +344,34 @@ inline void q6_K_x16_dot(int64_t k, float* s, const void* vx, const void* vy) no
             for (int p = 0; p < 8; ++p) {
                 const ivec scw = sbytes_to_i16(w.sc[p][0] + 2 * V * h);  // lane r: (s_2p, s_2p+1)
                 bias = dot_i16(bias, scw, vbcast(a.bsums + 2 * p));
-                sum = vadd(sum, q6x16_sub_block(w, a.qs, 2 * p, h, q3_scale_lo(scw)));
-                sum = vadd(sum, q6x16_sub_block(w, a.qs, 2 * p + 1, h, q3_scale_hi(scw)));
+                sum = vadd(sum, offset_sub_block<Block, quad>(w, a.qs, 2 * p, h, scale_lo(scw)));
+                sum = vadd(sum, offset_sub_block<Block, quad>(w, a.qs, 2 * p + 1, h, scale_hi(scw)));
             }
-            acc[h] = vfmadd(vmulf(halves_to_f32(w.d + V * h), ad), vcvt(vsub(sum, vslli32_5(bias))), acc[h]);
+            acc[h] = vfmadd(vmulf(halves_to_f32(w.d + V * h), ad), vcvt(vsub(sum, vslli32<shift>(bias))), acc[h]);
         }
     }
     for (int h = 0; h < k_halves; ++h) vstoreuf(s + V * h, acc[h]);
 }
 
-// Rows V·h .. V·h + V-1 into the tile of kq_tokens<N, 4, false>: u = q + 32, the signed scales,
-// and the offset 32·s_j as the "min" pairs.
-inline void q6_K_x16_convert(const block_q6_K_x16* x, int64_t n_sb, int h, uint8_t* tile) noexcept {
+// Rows V·h .. V·h + V-1 into the tile of kq_tokens<N, 4, false>: the unsigned quants, the signed
+// scales, and the offset (s_j << shift) as the "min" pairs.
+template <class Block, ivec (*quad)(const Block&, int, int) noexcept, int shift>
+void offset_convert(const Block* x, int64_t n_sb, int h, uint8_t* tile) noexcept {
     using L = kq_tile<4>;
     for (int64_t sb = 0; sb < n_sb; ++sb) {
-        const block_q6_K_x16& w = x[sb];
+        const Block& w = x[sb];
         uint8_t* t = tile + size_t(sb) * L::bytes;
-        for (int p = 0; p < 8; ++p)
-            for (int g = 0; g < 8; ++g) vstore(t + size_t(8 * p + g) * vbytes, q6x16_quad(w.q[p], h, g));
+        for (int g = 0; g < 64; ++g) vstore(t + size_t(g) * vbytes, quad(w, h, g));
         for (int p = 0; p < 8; ++p) {
             const ivec scw = sbytes_to_i16(w.sc[p][0] + 2 * V * h);
-            vstore(t + L::mn + size_t(p) * vbytes, vslli16_5(scw));
-            vstore(t + L::sc + size_t(2 * p) * vbytes, q3_scale_lo(scw));
-            vstore(t + L::sc + size_t(2 * p + 1) * vbytes, q3_scale_hi(scw));
+            vstore(t + L::mn + size_t(p) * vbytes, vslli16<shift>(scw));
+            vstore(t + L::sc + size_t(2 * p) * vbytes, scale_lo(scw));
+            vstore(t + L::sc + size_t(2 * p + 1) * vbytes, scale_hi(scw));
         }
         vstoref(reinterpret_cast<float*>(t + L::d), halves_to_f32(w.d + V * h));
         vstoref(reinterpret_cast<float*>(t + L::dmin), vzerof());
     }
 }
-
-inline void q6_K_x16_dot_entry(int64_t k, float* s, const void* x, const void* y) { q6_K_x16_dot(k, s, x, y); }
 
 inline void q2_K_x16_dot_entry(int64_t k, float* s, const void* x, const void* y) { q2_K_x16_dot(k, s, x, y); }
 
@@ -478,16 +397,16 @@ inline void register_packed(kernel_table& t) {
     static const packed_kernels q3_K_x16{packed::q3_K_x16_bytes,
                                          packed::pack_q3_K_x16,
                                          packed::unpack_q3_K_x16,
-                                         q3_K_x16_dot_entry,
-                                         packed_gemm<block_q3_K_x16, 4, false, q3_K_x16_convert>,
+                                         offset_dot<block_q3_K_x16, q3_K_quad, 2>,
+                                         packed_gemm<block_q3_K_x16, 4, false, offset_convert<block_q3_K_x16, q3_K_quad, 2>>,
                                          packed_work<4>,
                                          true};
     slot(t, ggml_type::q3_K).packed = &q3_K_x16;
     static const packed_kernels q6_K_x16{packed::q6_K_x16_bytes,
                                          packed::pack_q6_K_x16,
                                          packed::unpack_q6_K_x16,
-                                         q6_K_x16_dot_entry,
-                                         packed_gemm<block_q6_K_x16, 4, false, q6_K_x16_convert>,
+                                         offset_dot<block_q6_K_x16, q6_K_quad, 5>,
+                                         packed_gemm<block_q6_K_x16, 4, false, offset_convert<block_q6_K_x16, q6_K_quad, 5>>,
                                          packed_work<4>,
                                          // 256-bit: no faster than the row kernel (bench_kernels
                                          // matvec_packed/Q6_K), so the loader keeps Q6_K rows
