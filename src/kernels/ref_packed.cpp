@@ -23,6 +23,31 @@ using quant::qk_k;
 
 namespace {
 
+// Calls fn(packed block, r, block of row r) for every super-block of the 16 rows, the packed
+// block zeroed first (padding included).
+template <class Block, class Packed, class Fn> void pack_rows(const void* rows, size_t row_bytes, int64_t k, void* group, Fn fn) {
+    auto* out = static_cast<Packed*>(group);
+    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
+        std::memset(&out[sb], 0, sizeof(Packed));
+        for (int r = 0; r < 16; ++r) {
+            Block x;
+            std::memcpy(&x, static_cast<const std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, sizeof x);
+            fn(out[sb], r, x);
+        }
+    }
+}
+
+// Calls fn(packed block, r, zeroed block) and stores the block as row r, for every super-block.
+template <class Block, class Packed, class Fn> void unpack_rows(const void* group, int64_t k, void* rows, size_t row_bytes, Fn fn) {
+    const auto* in = static_cast<const Packed*>(group);
+    for (int64_t sb = 0; sb < k / qk_k; ++sb)
+        for (int r = 0; r < 16; ++r) {
+            Block x{};
+            fn(in[sb], r, x);
+            std::memcpy(static_cast<std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, &x, sizeof x);
+        }
+}
+
 // s[r] = Σ over the super-blocks of term(block, r, activation block), accumulated in double like
 // the row references (quant::ref::vec_dot), so the results are theirs bit for bit.
 template <class Packed, class Term> void rows_dot(int64_t k, float* s, const void* group, const void* vy, Term term) {
@@ -53,66 +78,47 @@ inline void q4_quants(const block_q4_K& b, uint8_t* q) noexcept {
 }  // namespace
 
 void pack_q4_K_x16(const void* rows, size_t row_bytes, int64_t k, void* group) noexcept {
-    auto* out = static_cast<block_q4_K_x16*>(group);
-    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
-        block_q4_K_x16& o = out[sb];
-        for (int r = 0; r < 16; ++r) {
-            block_q4_K x;
-            std::memcpy(&x, static_cast<const std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, sizeof x);
-            o.d[r] = x.d;
-            o.dmin[r] = x.dmin;
-            for (int j = 0; j < 8; ++j) {
-                uint8_t sc, m;
-                quant::k4_scale_min(j, x.scales, sc, m);
-                o.sc[j][r] = sc;
-                o.mn[j / 2][r][j % 2] = m;
-            }
-            uint8_t q[qk_k];
-            q4_quants(x, q);
-            for (int j = 0; j < 8; ++j)
-                for (int v = 0; v < 4; ++v) {
-                    const uint8_t* e = q + 32 * j + 8 * v;
-                    for (int b = 0; b < 4; ++b) o.qs[j][v][4 * r + b] = uint8_t(e[b] | e[b + 4] << 4);
-                }
+    pack_rows<block_q4_K, block_q4_K_x16>(rows, row_bytes, k, group, [](block_q4_K_x16& o, int r, const block_q4_K& x) {
+        o.d[r] = x.d;
+        o.dmin[r] = x.dmin;
+        for (int j = 0; j < 8; ++j) {
+            uint8_t sc, m;
+            quant::k4_scale_min(j, x.scales, sc, m);
+            o.sc[j][r] = sc;
+            o.mn[j / 2][r][j % 2] = m;
         }
-    }
+        uint8_t q[qk_k];
+        q4_quants(x, q);
+        for (int j = 0; j < 8; ++j)
+            for (int v = 0; v < 4; ++v) {
+                const uint8_t* e = q + 32 * j + 8 * v;
+                for (int b = 0; b < 4; ++b) o.qs[j][v][4 * r + b] = uint8_t(e[b] | e[b + 4] << 4);
+            }
+    });
 }
 
 void unpack_q4_K_x16(const void* group, int64_t k, void* rows, size_t row_bytes) noexcept {
-    const auto* in = static_cast<const block_q4_K_x16*>(group);
-    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
-        const block_q4_K_x16& p = in[sb];
-        for (int r = 0; r < 16; ++r) {
-            block_q4_K x{};
-            x.d = p.d[r];
-            x.dmin = p.dmin[r];
-            // the inverse of k4_scale_min: bytes 0-3 scales 0-3 and the top bits of scales 4-7,
-            // bytes 4-7 mins 0-3 and the top bits of mins 4-7, bytes 8-11 the low nibbles of 4-7
-            for (int j = 0; j < 8; ++j) {
-                const int sc = p.sc[j][r], m = p.mn[j / 2][r][j % 2];
-                if (j < 4) {
-                    x.scales[j] = uint8_t(x.scales[j] | sc);
-                    x.scales[j + 4] = uint8_t(x.scales[j + 4] | m);
-                } else {
-                    x.scales[j + 4] = uint8_t((sc & 15) | (m & 15) << 4);
-                    x.scales[j - 4] = uint8_t(x.scales[j - 4] | (sc >> 4) << 6);
-                    x.scales[j] = uint8_t(x.scales[j] | (m >> 4) << 6);
-                }
-            }
-            for (int j = 0; j < 8; ++j)
-                for (int v = 0; v < 4; ++v)
-                    for (int b = 0; b < 4; ++b) {
-                        const int e = 32 * j + 8 * v + b;
-                        const int byte = p.qs[j][v][4 * r + b];
-                        for (const auto& [elem, q] : {std::pair{e, byte & 15}, std::pair{e + 4, byte >> 4}}) {
-                            const int c = elem / 64, l = elem % 64;
-                            if (l < 32) x.qs[32 * c + l] = uint8_t(x.qs[32 * c + l] | q);
-                            else x.qs[32 * c + l - 32] = uint8_t(x.qs[32 * c + l - 32] | q << 4);
-                        }
-                    }
-            std::memcpy(static_cast<std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, &x, sizeof x);
+    unpack_rows<block_q4_K, block_q4_K_x16>(group, k, rows, row_bytes, [](const block_q4_K_x16& p, int r, block_q4_K& x) {
+        x.d = p.d[r];
+        x.dmin = p.dmin[r];
+        uint8_t sc[8], m[8];
+        for (int j = 0; j < 8; ++j) {
+            sc[j] = p.sc[j][r];
+            m[j] = p.mn[j / 2][r][j % 2];
         }
-    }
+        quant::k4_pack_scales(sc, m, x.scales);
+        for (int j = 0; j < 8; ++j)
+            for (int v = 0; v < 4; ++v)
+                for (int b = 0; b < 4; ++b) {
+                    const int e = 32 * j + 8 * v + b;
+                    const int byte = p.qs[j][v][4 * r + b];
+                    for (const auto& [elem, q] : {std::pair{e, byte & 15}, std::pair{e + 4, byte >> 4}}) {
+                        const int c = elem / 64, l = elem % 64;
+                        if (l < 32) x.qs[32 * c + l] = uint8_t(x.qs[32 * c + l] | q);
+                        else x.qs[32 * c + l - 32] = uint8_t(x.qs[32 * c + l - 32] | q << 4);
+                    }
+                }
+    });
 }
 
 // ---- Q2_K ---------------------------------------------------------------------------------------
@@ -131,44 +137,32 @@ inline void q2_quants(const block_q2_K& b, uint8_t* q) noexcept {
 }  // namespace
 
 void pack_q2_K_x16(const void* rows, size_t row_bytes, int64_t k, void* group) noexcept {
-    auto* out = static_cast<block_q2_K_x16*>(group);
-    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
-        block_q2_K_x16& o = out[sb];
-        for (int r = 0; r < 16; ++r) {
-            block_q2_K x;
-            std::memcpy(&x, static_cast<const std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, sizeof x);
-            o.d[r] = x.d;
-            o.dmin[r] = x.dmin;
-            for (int j = 0; j < 16; ++j) o.sm[j / 2][r][j % 2] = x.scales[j];
-            uint8_t q[qk_k];
-            q2_quants(x, q);
-            for (int j = 0; j < 16; ++j)
-                for (int b = 0; b < 4; ++b) {
-                    const uint8_t* e = q + 16 * j + b;
-                    o.qs[j][4 * r + b] = uint8_t(e[0] | e[4] << 2 | e[8] << 4 | e[12] << 6);
-                }
-        }
-    }
+    pack_rows<block_q2_K, block_q2_K_x16>(rows, row_bytes, k, group, [](block_q2_K_x16& o, int r, const block_q2_K& x) {
+        o.d[r] = x.d;
+        o.dmin[r] = x.dmin;
+        for (int j = 0; j < 16; ++j) o.sm[j / 2][r][j % 2] = x.scales[j];
+        uint8_t q[qk_k];
+        q2_quants(x, q);
+        for (int j = 0; j < 16; ++j)
+            for (int b = 0; b < 4; ++b) {
+                const uint8_t* e = q + 16 * j + b;
+                o.qs[j][4 * r + b] = uint8_t(e[0] | e[4] << 2 | e[8] << 4 | e[12] << 6);
+            }
+    });
 }
 
 void unpack_q2_K_x16(const void* group, int64_t k, void* rows, size_t row_bytes) noexcept {
-    const auto* in = static_cast<const block_q2_K_x16*>(group);
-    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
-        const block_q2_K_x16& p = in[sb];
-        for (int r = 0; r < 16; ++r) {
-            block_q2_K x{};
-            x.d = p.d[r];
-            x.dmin = p.dmin[r];
-            for (int j = 0; j < 16; ++j) x.scales[j] = p.sm[j / 2][r][j % 2];
-            for (int j = 0; j < 16; ++j)
-                for (int b = 0; b < 4; ++b)
-                    for (int i = 0; i < 4; ++i) {
-                        const int e = 16 * j + 4 * i + b, h = e / 128, s = (e % 128) / 32, l = e % 32;
-                        x.qs[32 * h + l] = uint8_t(x.qs[32 * h + l] | ((p.qs[j][4 * r + b] >> (2 * i)) & 3) << (2 * s));
-                    }
-            std::memcpy(static_cast<std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, &x, sizeof x);
-        }
-    }
+    unpack_rows<block_q2_K, block_q2_K_x16>(group, k, rows, row_bytes, [](const block_q2_K_x16& p, int r, block_q2_K& x) {
+        x.d = p.d[r];
+        x.dmin = p.dmin[r];
+        for (int j = 0; j < 16; ++j) x.scales[j] = p.sm[j / 2][r][j % 2];
+        for (int j = 0; j < 16; ++j)
+            for (int b = 0; b < 4; ++b)
+                for (int i = 0; i < 4; ++i) {
+                    const int e = 16 * j + 4 * i + b, h = e / 128, s = (e % 128) / 32, l = e % 32;
+                    x.qs[32 * h + l] = uint8_t(x.qs[32 * h + l] | ((p.qs[j][4 * r + b] >> (2 * i)) & 3) << (2 * s));
+                }
+    });
 }
 
 namespace {
@@ -196,56 +190,43 @@ void q2_dot_reference(int64_t k, float* s, const void* group, const void* vy) {
 size_t q3_K_x16_bytes(int64_t k) noexcept { return size_t(k / qk_k) * sizeof(block_q3_K_x16); }
 
 void pack_q3_K_x16(const void* rows, size_t row_bytes, int64_t k, void* group) noexcept {
-    auto* out = static_cast<block_q3_K_x16*>(group);
-    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
-        block_q3_K_x16& o = out[sb];
-        std::memset(o.pad, 0, sizeof o.pad);
-        for (int r = 0; r < 16; ++r) {
-            block_q3_K x;
-            std::memcpy(&x, static_cast<const std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, sizeof x);
-            o.d[r] = x.d;
-            for (int j = 0; j < 16; ++j) o.sc[j / 2][r][j % 2] = int8_t(quant::q3_K_scale(j, x.scales));
-            uint8_t q[qk_k], hb[qk_k];
-            for (int h = 0; h < 2; ++h)  // as Q2_K: byte qs[32h + l], bit pair s is element 128h + 32s + l
-                for (int s = 0; s < 4; ++s)
-                    for (int l = 0; l < 32; ++l) q[128 * h + 32 * s + l] = (x.qs[32 * h + l] >> (2 * s)) & 3;
-            for (int e = 0; e < qk_k; ++e) hb[e] = (x.hmask[e % 32] >> (e / 32)) & 1;
-            for (int j = 0; j < 16; ++j)
-                for (int b = 0; b < 4; ++b) {
-                    const uint8_t* e = q + 16 * j + b;
-                    o.q[j / 2].qs[j % 2][4 * r + b] = uint8_t(e[0] | e[4] << 2 | e[8] << 4 | e[12] << 6);
-                }
-            for (int p = 0; p < 8; ++p)
-                for (int b = 0; b < 4; ++b) {
-                    int bits = 0;
-                    for (int t = 0; t < 8; ++t) bits |= hb[16 * (2 * p + t / 4) + 4 * (t % 4) + b] << t;
-                    o.q[p].hm[4 * r + b] = uint8_t(bits);
-                }
-        }
-    }
+    pack_rows<block_q3_K, block_q3_K_x16>(rows, row_bytes, k, group, [](block_q3_K_x16& o, int r, const block_q3_K& x) {
+        o.d[r] = x.d;
+        for (int j = 0; j < 16; ++j) o.sc[j / 2][r][j % 2] = int8_t(quant::q3_K_scale(j, x.scales));
+        uint8_t q[qk_k], hb[qk_k];
+        for (int h = 0; h < 2; ++h)  // as Q2_K: byte qs[32h + l], bit pair s is element 128h + 32s + l
+            for (int s = 0; s < 4; ++s)
+                for (int l = 0; l < 32; ++l) q[128 * h + 32 * s + l] = (x.qs[32 * h + l] >> (2 * s)) & 3;
+        for (int e = 0; e < qk_k; ++e) hb[e] = (x.hmask[e % 32] >> (e / 32)) & 1;
+        for (int j = 0; j < 16; ++j)
+            for (int b = 0; b < 4; ++b) {
+                const uint8_t* e = q + 16 * j + b;
+                o.q[j / 2].qs[j % 2][4 * r + b] = uint8_t(e[0] | e[4] << 2 | e[8] << 4 | e[12] << 6);
+            }
+        for (int p = 0; p < 8; ++p)
+            for (int b = 0; b < 4; ++b) {
+                int bits = 0;
+                for (int t = 0; t < 8; ++t) bits |= hb[16 * (2 * p + t / 4) + 4 * (t % 4) + b] << t;
+                o.q[p].hm[4 * r + b] = uint8_t(bits);
+            }
+    });
 }
 
 void unpack_q3_K_x16(const void* group, int64_t k, void* rows, size_t row_bytes) noexcept {
-    const auto* in = static_cast<const block_q3_K_x16*>(group);
-    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
-        const block_q3_K_x16& p = in[sb];
-        for (int r = 0; r < 16; ++r) {
-            block_q3_K x{};
-            x.d = p.d[r];
-            uint8_t u[16];
-            for (int j = 0; j < 16; ++j) u[j] = uint8_t(p.sc[j / 2][r][j % 2] + 32);
-            quant::q3_K_pack_scales(u, x.scales);
-            for (int j = 0; j < 16; ++j)
-                for (int b = 0; b < 4; ++b)
-                    for (int i = 0; i < 4; ++i) {
-                        const int e = 16 * j + 4 * i + b, h = e / 128, s = (e % 128) / 32, l = e % 32;
-                        x.qs[32 * h + l] = uint8_t(x.qs[32 * h + l] | ((p.q[j / 2].qs[j % 2][4 * r + b] >> (2 * i)) & 3) << (2 * s));
-                        const int t = 4 * (j % 2) + i;
-                        x.hmask[e % 32] = uint8_t(x.hmask[e % 32] | ((p.q[j / 2].hm[4 * r + b] >> t) & 1) << (e / 32));
-                    }
-            std::memcpy(static_cast<std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, &x, sizeof x);
-        }
-    }
+    unpack_rows<block_q3_K, block_q3_K_x16>(group, k, rows, row_bytes, [](const block_q3_K_x16& p, int r, block_q3_K& x) {
+        x.d = p.d[r];
+        uint8_t u[16];
+        for (int j = 0; j < 16; ++j) u[j] = uint8_t(p.sc[j / 2][r][j % 2] + 32);
+        quant::q3_K_pack_scales(u, x.scales);
+        for (int j = 0; j < 16; ++j)
+            for (int b = 0; b < 4; ++b)
+                for (int i = 0; i < 4; ++i) {
+                    const int e = 16 * j + 4 * i + b, h = e / 128, s = (e % 128) / 32, l = e % 32;
+                    x.qs[32 * h + l] = uint8_t(x.qs[32 * h + l] | ((p.q[j / 2].qs[j % 2][4 * r + b] >> (2 * i)) & 3) << (2 * s));
+                    const int t = 4 * (j % 2) + i;
+                    x.hmask[e % 32] = uint8_t(x.hmask[e % 32] | ((p.q[j / 2].hm[4 * r + b] >> t) & 1) << (e / 32));
+                }
+    });
 }
 
 namespace {
@@ -289,33 +270,26 @@ inline q6_site q6_site_of(int e) noexcept {
 }  // namespace
 
 void pack_q6_K_x16(const void* rows, size_t row_bytes, int64_t k, void* group) noexcept {
-    auto* out = static_cast<block_q6_K_x16*>(group);
-    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
-        block_q6_K_x16& o = out[sb];
-        std::memset(o.pad, 0, sizeof o.pad);
-        for (int r = 0; r < 16; ++r) {
-            block_q6_K x;
-            std::memcpy(&x, static_cast<const std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, sizeof x);
-            o.d[r] = x.d;
-            for (int j = 0; j < 16; ++j) o.sc[j / 2][r][j % 2] = x.scales[j];
-            uint8_t u[qk_k];  // q + 32, 0..63
-            for (int e = 0; e < qk_k; ++e) {
-                const q6_site st = q6_site_of(e);
-                u[e] = uint8_t(((x.ql[st.ql] >> st.lo_shift) & 15) | ((x.qh[st.qh] >> st.hi_shift) & 3) << 4);
-            }
-            for (int p = 0; p < 8; ++p)
-                for (int b = 0; b < 4; ++b) {
-                    const uint8_t* e = u + 32 * p + b;  // quad g: e[4g]
-                    for (int L = 0; L < 4; ++L)
-                        o.q[p].v[3 * (L / 2) + 2 * (L % 2)][4 * r + b] = uint8_t((e[8 * L] & 15) | (e[8 * L + 4] & 15) << 4);
-                    for (int T = 0; T < 2; ++T) {
-                        int bits = 0;
-                        for (int i = 0; i < 4; ++i) bits |= (e[4 * (4 * T + i)] >> 4) << (2 * i);
-                        o.q[p].v[3 * T + 1][4 * r + b] = uint8_t(bits);
-                    }
-                }
+    pack_rows<block_q6_K, block_q6_K_x16>(rows, row_bytes, k, group, [](block_q6_K_x16& o, int r, const block_q6_K& x) {
+        o.d[r] = x.d;
+        for (int j = 0; j < 16; ++j) o.sc[j / 2][r][j % 2] = x.scales[j];
+        uint8_t u[qk_k];  // q + 32, 0..63
+        for (int e = 0; e < qk_k; ++e) {
+            const q6_site st = q6_site_of(e);
+            u[e] = uint8_t(((x.ql[st.ql] >> st.lo_shift) & 15) | ((x.qh[st.qh] >> st.hi_shift) & 3) << 4);
         }
-    }
+        for (int p = 0; p < 8; ++p)
+            for (int b = 0; b < 4; ++b) {
+                const uint8_t* e = u + 32 * p + b;  // quad g: e[4g]
+                for (int L = 0; L < 4; ++L)
+                    o.q[p].v[3 * (L / 2) + 2 * (L % 2)][4 * r + b] = uint8_t((e[8 * L] & 15) | (e[8 * L + 4] & 15) << 4);
+                for (int T = 0; T < 2; ++T) {
+                    int bits = 0;
+                    for (int i = 0; i < 4; ++i) bits |= (e[4 * (4 * T + i)] >> 4) << (2 * i);
+                    o.q[p].v[3 * T + 1][4 * r + b] = uint8_t(bits);
+                }
+            }
+    });
 }
 
 namespace {
@@ -332,22 +306,16 @@ inline int q6_packed_u(const block_q6_K_x16& p, int r, int e) noexcept {
 }  // namespace
 
 void unpack_q6_K_x16(const void* group, int64_t k, void* rows, size_t row_bytes) noexcept {
-    const auto* in = static_cast<const block_q6_K_x16*>(group);
-    for (int64_t sb = 0; sb < k / qk_k; ++sb) {
-        const block_q6_K_x16& p = in[sb];
-        for (int r = 0; r < 16; ++r) {
-            block_q6_K x{};
-            x.d = p.d[r];
-            for (int j = 0; j < 16; ++j) x.scales[j] = p.sc[j / 2][r][j % 2];
-            for (int e = 0; e < qk_k; ++e) {
-                const q6_site st = q6_site_of(e);
-                const int u = q6_packed_u(p, r, e);
-                x.ql[st.ql] = uint8_t(x.ql[st.ql] | (u & 15) << st.lo_shift);
-                x.qh[st.qh] = uint8_t(x.qh[st.qh] | (u >> 4) << st.hi_shift);
-            }
-            std::memcpy(static_cast<std::byte*>(rows) + size_t(r) * row_bytes + size_t(sb) * sizeof x, &x, sizeof x);
+    unpack_rows<block_q6_K, block_q6_K_x16>(group, k, rows, row_bytes, [](const block_q6_K_x16& p, int r, block_q6_K& x) {
+        x.d = p.d[r];
+        for (int j = 0; j < 16; ++j) x.scales[j] = p.sc[j / 2][r][j % 2];
+        for (int e = 0; e < qk_k; ++e) {
+            const q6_site st = q6_site_of(e);
+            const int u = q6_packed_u(p, r, e);
+            x.ql[st.ql] = uint8_t(x.ql[st.ql] | (u & 15) << st.lo_shift);
+            x.qh[st.qh] = uint8_t(x.qh[st.qh] | (u >> 4) << st.hi_shift);
         }
-    }
+    });
 }
 
 namespace {
