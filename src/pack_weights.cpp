@@ -37,9 +37,9 @@ const kernels::packed_kernels* packing_for(const weight& w) {
 }  // namespace
 
 void pack_weights(model::impl& m) {
-    std::vector<weight*> todo;
+    std::vector<std::pair<weight*, const kernels::packed_kernels*>> todo;
     auto consider = [&](weight& w) {
-        if (packing_for(w)) todo.push_back(&w);
+        if (const kernels::packed_kernels* pk = packing_for(w)) todo.emplace_back(&w, pk);
     };
     for (auto& L : m.layers)
         for (weight* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) consider(*w);
@@ -47,12 +47,13 @@ void pack_weights(model::impl& m) {
     if (todo.empty()) return;
 
     size_t total = 0;
-    for (const weight* w : todo) total += packing_for(*w)->group_bytes(w->cols) * size_t(w->rows / kernels::k_pack_rows) + 64;
+    for (const auto& [w, pk] : todo) total += pk->group_bytes(w->cols) * size_t(w->rows / kernels::k_pack_rows) + 64;
     m.packed = std::make_unique<huge_region>(total);
     const int64_t n_threads = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 16);
     std::byte* out = m.packed->data();
-    for (weight* w : todo) {
-        const kernels::packed_kernels& pk = *packing_for(*w);
+    for (const auto& item : todo) {  // not a structured binding: clang 14 cannot capture those
+        weight* const w = item.first;
+        const kernels::packed_kernels& pk = *item.second;
         const size_t gb = pk.group_bytes(w->cols);
         const int64_t n_groups = w->rows / kernels::k_pack_rows;
         auto pack_range = [&pk, w, out, gb](int64_t g0, int64_t g1) {

@@ -365,28 +365,25 @@ template <void (*dot)(int64_t, float*, const void*, const void*)> void gemm_refe
 
 }  // namespace
 
+// The scalar table's entry of one packed form: reference dot and gemm, never preferred by loaders.
+template <size_t (*bytes)(int64_t) noexcept, void (*pack)(const void*, size_t, int64_t, void*) noexcept,
+          void (*unpack)(const void*, int64_t, void*, size_t) noexcept, void (*dot)(int64_t, float*, const void*, const void*)>
+const packed_kernels& reference_entry() noexcept {
+    static const packed_kernels k{bytes, pack, unpack, dot, gemm_reference<dot>, nullptr, false};
+    return k;
+}
+
 const packed_kernels& q4_K_x16_reference() noexcept {
-    static const packed_kernels k{q4_K_x16_bytes, pack_q4_K_x16, unpack_q4_K_x16, q4_dot_reference, gemm_reference<q4_dot_reference>,
-                                  nullptr, false};
-    return k;
+    return reference_entry<q4_K_x16_bytes, pack_q4_K_x16, unpack_q4_K_x16, q4_dot_reference>();
 }
-
 const packed_kernels& q3_K_x16_reference() noexcept {
-    static const packed_kernels k{q3_K_x16_bytes,    pack_q3_K_x16, unpack_q3_K_x16, q3_dot_reference, gemm_reference<q3_dot_reference>,
-                                  nullptr, false};
-    return k;
+    return reference_entry<q3_K_x16_bytes, pack_q3_K_x16, unpack_q3_K_x16, q3_dot_reference>();
 }
-
 const packed_kernels& q6_K_x16_reference() noexcept {
-    static const packed_kernels k{q6_K_x16_bytes,    pack_q6_K_x16, unpack_q6_K_x16, q6_dot_reference, gemm_reference<q6_dot_reference>,
-                                  nullptr, false};
-    return k;
+    return reference_entry<q6_K_x16_bytes, pack_q6_K_x16, unpack_q6_K_x16, q6_dot_reference>();
 }
-
 const packed_kernels& q2_K_x16_reference() noexcept {
-    static const packed_kernels k{q2_K_x16_bytes,    pack_q2_K_x16, unpack_q2_K_x16, q2_dot_reference, gemm_reference<q2_dot_reference>,
-                                  nullptr, false};
-    return k;
+    return reference_entry<q2_K_x16_bytes, pack_q2_K_x16, unpack_q2_K_x16, q2_dot_reference>();
 }
 
 }  // namespace ember::kernels::packed
