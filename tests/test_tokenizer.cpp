@@ -150,6 +150,20 @@ std::string show(const std::vector<token_id>& ids) {
     return s;
 }
 
+// The golden models whose tokenizer ember implements; the others (byte-level BPE, issue 11)
+// must be refused with a clear `unsupported` error naming the tokenizer model, which is checked
+// here, and are counted so the report says how many were left out.
+const vocab* golden_vocab(const std::string& stem, size_t& unsupported) {
+    try {
+        return &shared_vocab("models/" + stem + ".gguf");
+    } catch (const ember::error& e) {
+        CHECK_MESSAGE(e.code() == errc::unsupported, stem << ": " << e.what());
+        CHECK_MESSAGE(std::string(e.what()).find("'gpt2'") != std::string::npos, stem << ": " << e.what());
+        ++unsupported;
+        return nullptr;
+    }
+}
+
 }  // namespace
 
 TEST_SUITE("tokenizer") {
@@ -171,11 +185,13 @@ TEST_CASE("llama.cpp test vectors: llama-spm and phi-3") {
 }
 
 TEST_CASE("golden prompt_tokens of every model") {
-    size_t passed = 0, total = 0;
+    size_t passed = 0, total = 0, unsupported = 0;
     for (const auto& entry : std::filesystem::directory_iterator(test::shared("golden"))) {
         if (entry.path().extension() != ".jsonl") continue;
         const std::string stem = entry.path().stem().string();
-        const vocab& v = shared_vocab("models/" + stem + ".gguf");
+        const vocab* vp = golden_vocab(stem, unsupported);
+        if (!vp) continue;
+        const vocab& v = *vp;
         for (const auto& g : read_golden("golden/" + entry.path().filename().string())) {
             const auto got = v.tokenize(g.prompt, true, false);
             CHECK_MESSAGE(got == g.tokens, stem << " prompt '" << g.prompt << "': got [" << show(got) << "]");
@@ -183,16 +199,18 @@ TEST_CASE("golden prompt_tokens of every model") {
             ++total;
         }
     }
-    MESSAGE("golden prompts: " << passed << "/" << total << " match");
+    MESSAGE("golden prompts: " << passed << "/" << total << " match; models with an unsupported tokenizer: " << unsupported);
     CHECK(total >= 30);
 }
 
 TEST_CASE("golden generated tokens stream to llama.cpp's generated_text") {
-    size_t passed = 0, total = 0;
+    size_t passed = 0, total = 0, unsupported = 0;
     for (const auto& entry : std::filesystem::directory_iterator(test::shared("golden"))) {
         if (entry.path().extension() != ".jsonl") continue;
         const std::string stem = entry.path().stem().string();
-        const vocab& v = shared_vocab("models/" + stem + ".gguf");
+        const vocab* vp = golden_vocab(stem, unsupported);
+        if (!vp) continue;
+        const vocab& v = *vp;
         for (const auto& g : read_golden("golden/" + entry.path().filename().string())) {
             token_stream_decoder d(v);
             std::string text;
@@ -203,7 +221,7 @@ TEST_CASE("golden generated tokens stream to llama.cpp's generated_text") {
             ++total;
         }
     }
-    MESSAGE("golden generated_text: " << passed << "/" << total << " match");
+    MESSAGE("golden generated_text: " << passed << "/" << total << " match; models with an unsupported tokenizer: " << unsupported);
     CHECK(total >= 30);
 }
 
