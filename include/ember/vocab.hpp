@@ -36,11 +36,12 @@ enum class token_type : int32_t {
 // Receives one warning per call (no trailing newline), e.g. to forward to model_params::log.
 using warning_fn = std::function<void(std::string_view message)>;
 
-// tokenizer.ggml.model values. Only `spm` is implemented; the loader rejects the others with
-// errc::unsupported, and each new algorithm is one more implementation of the internal
-// tokenizer_algorithm interface (src/tokenizer/vocab_data.hpp).
+// tokenizer.ggml.model values ember implements; the loader rejects the others (WordPiece,
+// Unigram, ...) with errc::unsupported naming the model. Each algorithm is one implementation of
+// the internal tokenizer_algorithm interface (src/tokenizer/vocab_data.hpp).
 enum class tokenizer_kind {
     spm,  // "llama": SentencePiece-style BPE driven by piece scores
+    bpe,  // "gpt2": byte-level BPE with merge ranks and a pre-tokenizer (tokenizer.ggml.pre)
 };
 
 struct detokenize_options {
@@ -55,8 +56,11 @@ public:
     vocab();
 
     // Reads tokenizer.ggml.* from `f` and validates it. Throws ember::error: bad_file when a key
-    // is missing, has the wrong type or an inconsistent length, or when the BOS/EOS/UNK id lies
-    // outside the vocabulary; unsupported for tokenizer models other than "llama". Problems that
+    // is missing, has the wrong type or an inconsistent length, when the BOS/EOS/UNK id lies
+    // outside the vocabulary, or when a BPE merge is broken (no space, a part or the result not
+    // a token, a repeat; the message names the merge's index); unsupported for tokenizer models
+    // other than "llama" and "gpt2", and for pre-tokenizers ember does not implement. An unknown
+    // tokenizer.ggml.pre is a warning and the default pre-tokenizer, as in llama.cpp. Problems that
     // llama.cpp tolerates (an optional special id out of range, empty or duplicate token texts,
     // unknown token types) are repaired and reported through `warn`; without one nothing is
     // printed (the library never writes to stderr by itself).
@@ -91,12 +95,18 @@ public:
     token_id eot() const noexcept;
     token_id eom() const noexcept;
     token_id pad() const noexcept;
-    bool is_eog(token_id id) const noexcept;  // end of generation: EOS, EOT or EOM
+    // End of generation: EOS, EOT, EOM, FIM pad/repo/separator and the end-of-turn markers
+    // llama.cpp knows by text (<|eot_id|>, <|im_end|>, <|endoftext|>, <end_of_turn>, ...).
+    bool is_eog(token_id id) const noexcept;
+    std::span<const token_id> eog_ids() const noexcept;  // every such id, ascending
     bool is_control(token_id id) const noexcept;
 
     bool add_bos() const noexcept;
     bool add_eos() const noexcept;
     bool add_space_prefix() const noexcept;
+    // Byte-level BPE: the pre-tokenizer family in use ("llama3", "qwen2", "gpt-2", "default",
+    // ...); empty for SentencePiece.
+    std::string_view pre_tokenizer() const noexcept;
 
 private:
     explicit vocab(std::shared_ptr<const detail::vocab_data> d) : d_(std::move(d)) {}

@@ -65,6 +65,50 @@ std::vector<fragment> partition(const vocab_data& d, std::string_view text, bool
     return frags;
 }
 
+// Hugging Face's clean_up_tokenization_spaces, in llama.cpp's three in-place passes over the
+// bytes (each pass reads the output of the one before):
+//  1. " ?", " !", " .", " ," lose the space;
+//  2. " ' " becomes "'" -- the byte after the quote is dropped and reads as NUL to the next test;
+//  3. " 's", " 'm", " 're", " 've" lose the space (" 't", " 'd", " 'll" keep it).
+void clean_up_spaces(std::string& s) {
+    size_t total = s.size();
+    {
+        const size_t n = total;
+        total = n ? 1 : 0;
+        for (size_t i = 1; i < n; ++i) {
+            const char x = s[i];
+            if (s[i - 1] == ' ' && (x == '?' || x == '!' || x == '.' || x == ',')) --total;
+            s[total++] = x;
+        }
+    }
+    {
+        const size_t n = total;
+        total = n ? 1 : 0;
+        for (size_t i = 1; i < n; ++i) {
+            const char x = s[i];
+            if (x == '\'' && i + 1 < n && s[i - 1] == ' ' && s[i + 1] == ' ') {
+                --total;
+                s[++i] = '\0';
+            }
+            s[total++] = x;
+        }
+    }
+    {
+        const size_t n = total;
+        total = n ? 1 : 0;
+        for (size_t i = 1; i < n; ++i) {
+            const char x = s[i];
+            if (s[i - 1] == ' ' && x == '\'' && i + 1 < n) {
+                const char x1 = s[i + 1];
+                if (x1 == 's' || x1 == 'm') --total;
+                else if (i + 2 < n && ((x1 == 'r' && s[i + 2] == 'e') || (x1 == 'v' && s[i + 2] == 'e'))) --total;
+            }
+            s[total++] = x;
+        }
+    }
+    s.resize(total);
+}
+
 }  // namespace
 
 vocab::vocab() {
@@ -136,6 +180,7 @@ std::string vocab::detokenize(std::span<const token_id> ids, detokenize_options 
         remove_space = false;
         out += piece;
     }
+    if (d.clean_spaces) clean_up_spaces(out);
     return out;
 }
 
@@ -162,7 +207,9 @@ token_id vocab::unk() const noexcept { return d_->unk; }
 token_id vocab::eot() const noexcept { return d_->eot; }
 token_id vocab::eom() const noexcept { return d_->eom; }
 token_id vocab::pad() const noexcept { return d_->pad; }
-bool vocab::is_eog(token_id id) const noexcept { return id >= 0 && (id == d_->eos || id == d_->eot || id == d_->eom); }
+bool vocab::is_eog(token_id id) const noexcept { return d_->valid(id) && d_->tokens[size_t(id)].eog; }
+std::span<const token_id> vocab::eog_ids() const noexcept { return d_->eog_ids; }
+std::string_view vocab::pre_tokenizer() const noexcept { return d_->pre; }
 bool vocab::is_control(token_id id) const noexcept {
     return d_->valid(id) && d_->tokens[size_t(id)].type == token_type::control;
 }

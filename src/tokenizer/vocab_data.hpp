@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -37,6 +38,12 @@ public:
 
 std::unique_ptr<tokenizer_algorithm> make_spm_algorithm();
 
+struct pre_config;
+// Validates `merges` ("left right", rank = index) against the vocabulary; throws bad_file
+// naming the first broken entry (no space, a part or the result not a token, a repeat).
+std::unique_ptr<tokenizer_algorithm> make_bpe_algorithm(const vocab_data& v, pre_config cfg,
+                                                        std::span<const std::string> merges, std::string_view file);
+
 struct token_entry {
     uint32_t offset = 0;  // into vocab_data::arena
     uint32_t length = 0;
@@ -47,6 +54,7 @@ struct token_entry {
     // does not store them; llama.cpp sets them from the model name (phi-3), and so do we.
     bool lstrip = false;
     bool rstrip = false;
+    bool eog = false;  // generating this token ends generation
 };
 
 struct vocab_data {
@@ -59,9 +67,13 @@ struct vocab_data {
     std::vector<token_id> special_candidates;  // CONTROL / USER_DEFINED / UNKNOWN, longest first
 
     token_id bos = -1, eos = -1, unk = -1, eot = -1, eom = -1, pad = -1;
+    token_id fim_pre = -1, fim_suf = -1, fim_mid = -1, fim_pad = -1, fim_rep = -1, fim_sep = -1;
+    std::vector<token_id> eog_ids;  // ascending
     bool add_bos = false;
     bool add_eos = false;
     bool add_space_prefix = false;
+    bool clean_spaces = false;  // detokenize applies Hugging Face's clean_up_tokenization_spaces
+    std::string pre;            // BPE: the pre-tokenizer family in use
 
     std::unique_ptr<tokenizer_algorithm> algorithm;
 

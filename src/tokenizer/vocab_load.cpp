@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ember/gguf.hpp"
+#include "tokenizer/pretokenize.hpp"
 #include "tokenizer/vocab_data.hpp"
 #include "util.hpp"
 
@@ -23,15 +24,31 @@ struct model_info {
 };
 // Tokenizer models llama.cpp knows and ember does not (yet), for a helpful error.
 constexpr model_info k_unsupported_models[] = {
-    {"gpt2", "byte-level BPE"}, {"bert", "WordPiece"},     {"t5", "Unigram"},
+    {"bert", "WordPiece"},     {"t5", "Unigram"},
     {"rwkv", "RWKV greedy"},    {"plamo2", "PLaMo-2"},      {"ugm", "Unigram"},
     {"none", "no tokenizer"},   {"gemma4", "Gemma-4 BPE"},
 };
 
 // Texts llama.cpp recognises as end-of-turn markers when a file has no eot_token_id key; the
 // first one present wins (phi-3 has both <|end|> and <|endoftext|>, the latter being its EOS).
-constexpr std::string_view k_eot_texts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                            "<|end_of_text|>", "<EOT>", "<|endoftext|>"};
+constexpr std::string_view k_eot_texts[] = {"<|eot_id|>",    "<|im_end|>", "<|end|>", "<end_of_turn>",
+                                            "<|end_of_text|>", "<EOT>",      "_<EOT>",  "[EOT]",
+                                            "<｜end▁of▁sentence｜>", "<end_of_utterance>", "<|endoftext|>"};
+// Fill-in-the-middle markers by text, when the file has no key for them (llama.cpp's lists).
+constexpr std::string_view k_fim_pre_texts[] = {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>",
+                                                "<PRE>", "▁<PRE>", "<|code_prefix|>", "<|prefix|>"};
+constexpr std::string_view k_fim_suf_texts[] = {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>",
+                                                "<SUF>", "▁<SUF>", "<|code_suffix|>", "<|suffix|>"};
+constexpr std::string_view k_fim_mid_texts[] = {"<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>",
+                                                "<MID>", "▁<MID>", "<|code_middle|>", "<|middle|>"};
+constexpr std::string_view k_fim_pad_texts[] = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"};
+constexpr std::string_view k_fim_rep_texts[] = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"};
+constexpr std::string_view k_fim_sep_texts[] = {"<|file_sep|>"};
+// Tokens that end generation, by text (llama.cpp's list), besides EOS, EOT, EOM and FIM pad/repo/sep.
+constexpr std::string_view k_eog_texts[] = {
+    "<|eot_id|>", "<|im_end|>",      "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>", "<end_of_turn>",
+    "<|endoftext|>", "</s>",         "<|eom_id|>", "<EOT>",    "_<EOT>",   "[EOT]",     "[EOS]",     "<|end_of_text|>",
+    "<end_of_utterance>", "<eos>",   "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>"};
 
 int16_t parse_byte_token(std::string_view s) {
     const auto hex = [](char c) -> int {
@@ -56,8 +73,14 @@ public:
         read_tokens(*d);
         read_specials(*d);
         read_flags(*d);
+        mark_special_tokens(*d);
         set_strip_attributes(*d);
         collect_special_candidates(*d);
+        if (d->kind == tokenizer_kind::bpe) {
+            if (!f_.contains("tokenizer.ggml.merges"))
+                fail(errc::bad_file, "{}: key 'tokenizer.ggml.merges' is missing (required by the 'gpt2' tokenizer)", f_.name());
+            d->algorithm = detail::make_bpe_algorithm(*d, std::move(pre_), f_.get_string_array("tokenizer.ggml.merges"), f_.name());
+        }
         return d;
     }
 
@@ -74,9 +97,26 @@ private:
             d.algorithm = detail::make_spm_algorithm();
             return;
         }
+        if (*model == "gpt2") {
+            d.kind = tokenizer_kind::bpe;
+            const auto pre = f_.get_string_opt("tokenizer.ggml.pre");
+            const std::string_view name = pre ? std::string_view(*pre) : std::string_view();
+            switch (detail::find_pre_config(name, pre_)) {
+                case detail::pre_lookup::known: break;
+                case detail::pre_lookup::unknown:
+                    if (name.empty()) warn("tokenizer.ggml.pre is missing; using the 'default' pre-tokenizer (tokenization may differ from the model's)");
+                    else warn("unknown tokenizer.ggml.pre '{}'; using the 'default' pre-tokenizer (tokenization may differ from the model's)", name);
+                    break;
+                case detail::pre_lookup::unsupported:
+                    fail(errc::unsupported, "{}: tokenizer.ggml.pre = '{}' is not supported yet (its pre-tokenizer needs regular-expression features ember does not implement)",
+                         f_.name(), name);
+            }
+            d.pre = pre_.name;
+            return;
+        }
         for (const auto& m : k_unsupported_models)
             if (*model == m.name)
-                fail(errc::unsupported, "{}: tokenizer.ggml.model = '{}' ({}) is not supported yet; ember supports 'llama' (SentencePiece BPE)",
+                fail(errc::unsupported, "{}: tokenizer.ggml.model = '{}' ({}) is not supported yet; ember supports 'llama' (SentencePiece BPE) and 'gpt2' (byte-level BPE)",
                      f_.name(), *model, m.description);
         fail(errc::unsupported, "{}: unknown tokenizer.ggml.model '{}'", f_.name(), *model);
     }
@@ -90,10 +130,12 @@ private:
 
         // SPM merges are ordered by score, so a file without scores cannot be tokenized the way
         // it was trained; llama.cpp silently uses 0 for every token, we refuse.
-        if (!f_.contains("tokenizer.ggml.scores"))
+        const bool need_scores = d.kind == tokenizer_kind::spm;
+        if (need_scores && !f_.contains("tokenizer.ggml.scores"))
             fail(errc::bad_file, "{}: key 'tokenizer.ggml.scores' is missing (required by the 'llama' tokenizer)", f_.name());
-        const auto scores = f_.get_f32_array("tokenizer.ggml.scores");
-        if (scores.size() != n)
+        std::span<const float> scores;
+        if (f_.contains("tokenizer.ggml.scores")) scores = f_.get_f32_array("tokenizer.ggml.scores");
+        if (f_.contains("tokenizer.ggml.scores") && scores.size() != n)
             fail(errc::bad_file, "{}: tokenizer.ggml.scores has {} entries but tokenizer.ggml.tokens has {}", f_.name(), scores.size(), n);
         std::span<const int32_t> types;
         if (f_.contains("tokenizer.ggml.token_type")) {
@@ -126,7 +168,7 @@ private:
             t.offset = uint32_t(d.arena.size());
             t.length = uint32_t(s.size());
             d.arena += s;
-            t.score = scores[i];
+            t.score = scores.empty() ? 0.0f : scores[i];
             d.max_token_length = std::max(d.max_token_length, s.size());
         }
 
@@ -174,9 +216,15 @@ private:
     void read_specials(vocab_data& d) {
         const int64_t n = d.size();
         // Defaults (formats.md §7.1) that do not fit a tiny vocabulary are dropped.
-        d.bos = n > 1 ? 1 : -1;
-        d.eos = n > 2 ? 2 : -1;
-        d.unk = 0;
+        if (d.kind == tokenizer_kind::spm) {
+            d.bos = n > 1 ? 1 : -1;
+            d.eos = n > 2 ? 2 : -1;
+            d.unk = 0;
+        } else {  // llama.cpp's defaults for byte-level BPE (GPT-2's <|endoftext|> is not 11, but the keys are always there)
+            d.bos = d.eos = n > 11 && !pre_.no_bos ? 11 : -1;
+            if (pre_.no_bos) d.eos = n > 11 ? 11 : -1;
+            d.unk = -1;
+        }
 
         struct required_key {
             std::string_view key;
@@ -200,18 +248,15 @@ private:
         const optional_key optional_keys[] = {
             {"tokenizer.ggml.padding_token_id", &d.pad},   {"tokenizer.ggml.eot_token_id", &d.eot},
             {"tokenizer.ggml.eom_token_id", &d.eom},       {"tokenizer.ggml.seperator_token_id", &ignored},
-            {"tokenizer.ggml.mask_token_id", &ignored},    {"tokenizer.ggml.fim_pre_token_id", &ignored},
-            {"tokenizer.ggml.fim_suf_token_id", &ignored}, {"tokenizer.ggml.fim_mid_token_id", &ignored},
-            {"tokenizer.ggml.fim_pad_token_id", &ignored}, {"tokenizer.ggml.fim_rep_token_id", &ignored},
-            {"tokenizer.ggml.fim_sep_token_id", &ignored}, {"tokenizer.ggml.prefix_token_id", &ignored},
-            {"tokenizer.ggml.suffix_token_id", &ignored},  {"tokenizer.ggml.middle_token_id", &ignored},
+            {"tokenizer.ggml.mask_token_id", &ignored},    {"tokenizer.ggml.fim_pre_token_id", &d.fim_pre},
+            {"tokenizer.ggml.fim_suf_token_id", &d.fim_suf}, {"tokenizer.ggml.fim_mid_token_id", &d.fim_mid},
+            {"tokenizer.ggml.fim_pad_token_id", &d.fim_pad}, {"tokenizer.ggml.fim_rep_token_id", &d.fim_rep},
+            {"tokenizer.ggml.fim_sep_token_id", &d.fim_sep}, {"tokenizer.ggml.prefix_token_id", &d.fim_pre},
+            {"tokenizer.ggml.suffix_token_id", &d.fim_suf},  {"tokenizer.ggml.middle_token_id", &d.fim_mid},
         };
-        bool eot_key = false, eom_key = false;
         for (const auto& [key, id] : optional_keys) {
             const auto v = read_id(key);
             if (!v) continue;
-            if (id == &d.eot) eot_key = true;
-            if (id == &d.eom) eom_key = true;
             if (*v < -1 || *v >= n) {
                 warn("{} = {} is outside the vocabulary of {} tokens; ignored", key, *v, n);
                 continue;
@@ -219,19 +264,61 @@ private:
             *id = token_id(*v);
         }
 
-        if (!eot_key)
-            for (auto text : k_eot_texts)
-                if (const token_id id = d.find(text); id >= 0 && id != d.eos) {
-                    d.eot = id;
-                    break;
+    }
+
+    // Special tokens found by their text (as llama.cpp does: converters do not always write the
+    // keys): EOT, EOM and FIM markers, then the end-of-generation set. A token found this way is
+    // made CONTROL, so plain text can never produce it.
+    void mark_special_tokens(vocab_data& d) {
+        const auto make_control = [&](token_id id) {
+            auto& t = d.tokens[size_t(id)];
+            if (t.type == token_type::control) return;
+            warn("token {} '{}' looks like a control token but has type {}; treated as control", id, d.text(id), int(t.type));
+            t.type = token_type::control;
+        };
+        const auto detect = [&](token_id& slot, std::span<const std::string_view> texts, token_id skip) {
+            if (slot >= 0) return;  // set by its key
+            for (auto text : texts)
+                if (const token_id id = d.find(text); id >= 0 && id != skip) {
+                    slot = id;
+                    make_control(id);
+                    return;
                 }
-        if (!eom_key) d.eom = d.find("<|eom_id|>");
+        };
+        detect(d.eot, k_eot_texts, d.eos);
+        const std::string_view eom_text[] = {"<|eom_id|>"};
+        detect(d.eom, eom_text, -1);
+        detect(d.fim_pre, k_fim_pre_texts, -1);
+        detect(d.fim_suf, k_fim_suf_texts, -1);
+        detect(d.fim_mid, k_fim_mid_texts, -1);
+        detect(d.fim_pad, k_fim_pad_texts, -1);
+        detect(d.fim_rep, k_fim_rep_texts, -1);
+        detect(d.fim_sep, k_fim_sep_texts, -1);
+
+        for (const token_id id : {d.fim_pad, d.fim_rep, d.fim_sep, d.eos, d.eot, d.eom})
+            if (d.valid(id)) d.tokens[size_t(id)].eog = true;
+        for (auto text : k_eog_texts)
+            if (const token_id id = d.find(text); id >= 0) {
+                d.tokens[size_t(id)].eog = true;
+                make_control(id);
+            }
+        // gpt-oss: its channel markers are always rendered (llama.cpp makes them user-defined).
+        for (auto text : {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"})
+            if (const token_id id = d.find(text); id >= 0) d.tokens[size_t(id)].type = token_type::user_defined;
+        // o200k_harmony / solar-open end a turn with <|return|> or <|call|>, not <|end|>.
+        const token_id end = d.find("<|end|>");
+        if (end >= 0 && (d.find("<|return|>") >= 0 || d.find("<|flush|>") >= 0) && (d.find("<|call|>") >= 0 || d.find("<|calls|>") >= 0))
+            d.tokens[size_t(end)].eog = false;
+        for (token_id id = 0; id < d.size(); ++id)
+            if (d.tokens[size_t(id)].eog) d.eog_ids.push_back(id);
     }
 
     void read_flags(vocab_data& d) {
-        d.add_bos = f_.get_bool_opt("tokenizer.ggml.add_bos_token").value_or(true);
+        const bool spm = d.kind == tokenizer_kind::spm;
+        d.add_bos = f_.get_bool_opt("tokenizer.ggml.add_bos_token").value_or(spm || pre_.force_add_bos);
         d.add_eos = f_.get_bool_opt("tokenizer.ggml.add_eos_token").value_or(false);
-        d.add_space_prefix = f_.get_bool_opt("tokenizer.ggml.add_space_prefix").value_or(true);
+        d.add_space_prefix = f_.get_bool_opt("tokenizer.ggml.add_space_prefix").value_or(spm);
+        d.clean_spaces = !spm && pre_.clean_spaces;
         if (d.add_bos && d.bos < 0) {
             warn("tokenizer.ggml.add_bos_token is set but there is no BOS token; BOS will not be added");
             d.add_bos = false;
@@ -269,6 +356,7 @@ private:
 
     const gguf_file& f_;
     const warning_fn& warn_;
+    detail::pre_config pre_;
 };
 
 }  // namespace
