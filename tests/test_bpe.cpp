@@ -58,6 +58,102 @@ bool refused_as_unsupported(const std::string& stem) {
     }
 }
 
+// Every vocabulary of ../shared/vocab whose model is byte-level BPE.
+std::vector<std::string> bpe_vocabs() {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(test::shared("vocab"))) {
+        const std::string name = e.path().filename().string();
+        if (!name.starts_with("ggml-vocab-") || e.path().extension() != ".gguf") continue;
+        const auto f = gguf_file::open(e.path());
+        if (f.get_string_opt("tokenizer.ggml.model").value_or("") != "gpt2") continue;
+        out.push_back(name.substr(11, name.size() - 11 - 5));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// The bytes the tokens stand for, concatenated with no clean-up.
+std::string pieces(const vocab& v, const std::vector<token_id>& ids) {
+    std::string s;
+    for (const token_id id : ids) s += v.token_to_piece(id, true);
+    return s;
+}
+
+// Would Hugging Face's clean-up (which detokenize applies for vocabs that ask for it) touch x?
+bool clean_up_applies(std::string_view x) {
+    for (const char* p : {" ?", " !", " .", " ,", " '"})
+        if (x.find(p) != std::string_view::npos) return true;
+    return false;
+}
+
+// A byte-level BPE vocabulary built in memory: the 256 mapped bytes (token id = byte value),
+// then merges.
+struct synthetic_bpe {
+    std::vector<std::string> tokens;
+    std::vector<int32_t> types;
+    std::vector<std::string> merges;
+    std::string pre = "gpt-2";
+    synthetic_bpe() {
+        // GPT-2's byte map: printable Latin-1 bytes are themselves, the others U+0100 + n.
+        int next = 0x100;
+        for (int b = 0; b < 256; ++b) {
+            const bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+            const int cp = printable ? b : next++;
+            std::string t;
+            if (cp < 0x80) t += char(cp);
+            else {
+                t += char(0xC0 | (cp >> 6));
+                t += char(0x80 | (cp & 0x3F));
+            }
+            add(t);
+        }
+    }
+    token_id add(std::string text, int32_t type = 1) {
+        tokens.push_back(std::move(text));
+        types.push_back(type);
+        return token_id(tokens.size() - 1);
+    }
+    // Adds the merge "l r" and its result token.
+    token_id merge(const std::string& l, const std::string& r) {
+        merges.push_back(l + " " + r);
+        return add(l + r);
+    }
+    gguf_writer writer() const {
+        gguf_writer w;
+        w.set_string("general.name", "synthetic-bpe");
+        w.set_string("tokenizer.ggml.model", "gpt2");
+        w.set_string("tokenizer.ggml.pre", pre);
+        w.set("tokenizer.ggml.tokens", gguf_value::from_strings(tokens));
+        w.set("tokenizer.ggml.token_type", gguf_value::from_array<int32_t>(types));
+        w.set("tokenizer.ggml.merges", gguf_value::from_strings(merges));
+        return w;
+    }
+    vocab load(std::vector<std::string>* warnings = nullptr) const {
+        const auto f = gguf_file::parse(writer().write_to_memory(), "synthetic-bpe.gguf");
+        return vocab::from_gguf(f, [&](std::string_view m) {
+            if (warnings) warnings->emplace_back(m);
+        });
+    }
+};
+
+std::string load_error(const gguf_writer& w, errc expected = errc::bad_file) {
+    const auto f = gguf_file::parse(w.write_to_memory(), "synthetic-bpe.gguf");
+    try {
+        (void)vocab::from_gguf(f);
+    } catch (const error& e) {
+        CHECK(e.code() == expected);
+        return e.what();
+    }
+    FAIL("the broken vocabulary was accepted");
+    return {};
+}
+
+bool id_range_ok(const vocab& v, const std::vector<token_id>& ids) {
+    return std::all_of(ids.begin(), ids.end(), [&](token_id id) { return id >= 0 && id < v.size(); });
+}
+
+bool contains(std::string_view hay, std::string_view needle) { return hay.find(needle) != std::string_view::npos; }
+
 }  // namespace
 
 TEST_SUITE("bpe") {
@@ -90,6 +186,229 @@ TEST_CASE("llama.cpp test vectors") {
             CHECK(cases.size() >= 40);
         }
     }
+}
+
+TEST_CASE("round trip: the pieces of tok(x) are x, and detok(tok(x)) == x unless clean-up applies") {
+    const auto stems = bpe_vocabs();
+    CHECK(stems.size() >= 10);
+    std::vector<std::string> texts;
+    for (const std::string& stem : vector_vocabs())
+        for (const auto& c : read_vectors("vocab/ggml-vocab-" + stem + ".gguf")) texts.push_back(c.input);
+    CHECK(texts.size() >= 400);
+    for (const std::string& stem : stems) {
+        const vocab& v = load_vocab(stem);
+        CHECK(v.kind() == tokenizer_kind::bpe);
+        // llama.cpp clears clean_up_tokenization_spaces for these families.
+        const bool no_clean_up = stem == "qwen2" || stem.starts_with("deepseek");
+        size_t exact = 0, cleaned = 0;
+        for (const std::string& x : texts) {
+            const auto ids = v.tokenize(x, false, false);
+            CHECK_MESSAGE(pieces(v, ids) == x, stem << ": '" << x << "'");
+            const std::string back = v.detokenize(ids);
+            if (!no_clean_up && clean_up_applies(x)) {
+                cleaned += back != x;
+            } else {
+                CHECK_MESSAGE(back == x, stem << ": '" << x << "' -> '" << back << "'");
+                exact += back == x;
+            }
+        }
+        MESSAGE(stem << ": " << exact << " exact round trips, " << cleaned << " changed by clean-up");
+    }
+}
+
+TEST_CASE("detokenize applies Hugging Face's clean-up where the vocabulary asks for it") {
+    const vocab& g = load_vocab("gpt-2");  // clean_up_tokenization_spaces: true
+    const vocab& q = load_vocab("qwen2");  // false
+    const auto round = [](const vocab& v, const std::string& x) { return v.detokenize(v.tokenize(x, false, false)); };
+    CHECK(round(g, "Hello , world . Yes ? No ! ") == "Hello, world. Yes? No! ");
+    CHECK(round(g, "it 's , I 'm , we 're , they 've") == "it's, I'm, we're, they've");
+    CHECK(round(g, "don 't , he 'd , we 'll") == "don 't, he 'd, we 'll");  // llama.cpp keeps these spaces
+    CHECK(round(g, "a ' b") == "a'b");
+    CHECK(round(q, "Hello , world . it 's") == "Hello , world . it 's");
+    CHECK(round(g, "") == "");
+    CHECK(round(g, " ,") == ",");
+}
+
+TEST_CASE("hostile input: invalid UTF-8, surrogates, NUL, long runs") {
+    for (const std::string stem : {"llama-bpe", "qwen2", "gpt-2", "deepseek-llm", "falcon", "gpt-neox"}) {
+        const vocab& v = load_vocab(stem);
+        // Each byte that starts no valid sequence becomes U+FFFD, as in llama.cpp.
+        CHECK(pieces(v, v.tokenize("a\xff" "b", false, false)) == "a\xEF\xBF\xBD" "b");
+        CHECK(pieces(v, v.tokenize("\xC3", false, false)) == "\xEF\xBF\xBD");
+        std::string five_replacements;
+        for (int i = 0; i < 5; ++i) five_replacements += "\xEF\xBF\xBD";
+        CHECK(pieces(v, v.tokenize("\xF8\x88\x80\x80\x80", false, false)) == five_replacements);
+        // Surrogates and overlong forms decode to their value and come back byte for byte.
+        CHECK(pieces(v, v.tokenize("\xED\xA0\x80x", false, false)) == "\xED\xA0\x80x");
+        const std::string nul("a\0b\0\0c", 6);
+        CHECK(pieces(v, v.tokenize(nul, false, false)) == nul);
+        // Long runs of one character: one pre-token word for letters (the heap path); a
+        // megabyte for the hand-written splitter and the general matcher, less for the rest
+        // (their speed on 1 MiB is measured by `ember tokenize --bench`, bench/README.md).
+        const size_t size = stem == "llama-bpe" || stem == "deepseek-llm" ? size_t(1) << 20 : size_t(64) << 10;
+        for (const std::string unit : {"a", " ", "7", "\n", "\xC3\xA9", "\xE4\xB8\xAD", "!", "ab "}) {
+            std::string big;
+            while (big.size() < size) big += unit;
+            const auto ids = v.tokenize(big, false, false);
+            CHECK_MESSAGE(pieces(v, ids) == big, stem << " " << size << " bytes of '" << unit << "'");
+            CHECK(ids.size() <= big.size());
+        }
+    }
+}
+
+TEST_CASE("random bytes never crash and valid UTF-8 round-trips") {
+    std::mt19937 rng(1234);
+    for (const std::string stem : {"llama-bpe", "qwen2", "deepseek-coder", "starcoder"}) {
+        const vocab& v = load_vocab(stem);
+        for (int i = 0; i < 300; ++i) {
+            std::string s(size_t(rng() % 64), '\0');
+            for (char& c : s) c = char(rng() % 256);
+            const auto ids = v.tokenize(s, true, i % 2 == 0);
+            for (const token_id id : ids) REQUIRE(id >= 0);
+            REQUIRE(id_range_ok(v, ids));
+            std::string valid;
+            (void)utf8_sanitize(s, true, valid);
+            if (valid == s) CHECK(pieces(v, v.tokenize(s, false, false)) == s);
+        }
+    }
+}
+
+TEST_CASE("merges: lowest rank first, leftmost on ties; ignore_merges emits whole words") {
+    synthetic_bpe b;
+    const token_id ab = b.merge("a", "b");
+    const token_id bc = b.merge("b", "c");
+    const token_id abc = b.merge("ab", "c");
+    const token_id aa = b.merge("a", "a");
+    const vocab v = b.load();
+    CHECK(v.kind() == tokenizer_kind::bpe);
+    CHECK(v.pre_tokenizer() == "gpt-2");
+    CHECK(v.tokenize("ab", false, false) == std::vector<token_id>{ab});
+    CHECK(v.tokenize("abc", false, false) == std::vector<token_id>{abc});    // ab (rank 0) before bc (rank 1)
+    CHECK(v.tokenize("bc", false, false) == std::vector<token_id>{bc});
+    CHECK(v.tokenize("aaa", false, false) == std::vector<token_id>{aa, token_id('a')});  // leftmost pair first
+    CHECK(v.tokenize("aaaa", false, false) == std::vector<token_id>{aa, aa});
+    // A word longer than the scan limit takes the heap path and must agree with it.
+    std::string many(1001, 'a');
+    auto ids = v.tokenize(many, false, false);
+    CHECK(ids.size() == 501);
+    CHECK(std::count(ids.begin(), ids.end(), aa) == 500);
+    CHECK(ids.back() == token_id('a'));
+    std::string abcs;
+    for (int i = 0; i < 100; ++i) abcs += "abc";
+    ids = v.tokenize(abcs, false, false);
+    CHECK(ids == std::vector<token_id>(100, abc));
+
+    // Llama 3's ignore_merges: a word that is itself a token is emitted whole even when the
+    // merges would not build it.
+    synthetic_bpe l;
+    l.pre = "llama-bpe";
+    l.merge("x", "y");
+    const token_id xyz_direct = l.add("xyz");
+    const vocab lv = l.load();
+    CHECK(lv.tokenize("xyz", false, false) == std::vector<token_id>{xyz_direct});
+    synthetic_bpe g = l;
+    g.pre = "gpt-2";
+    CHECK(g.load().tokenize("xyz", false, false) != std::vector<token_id>{xyz_direct});
+}
+
+TEST_CASE("broken merges are refused at load, naming the merge") {
+    synthetic_bpe b;
+    b.merge("a", "b");
+    b.merge("b", "c");
+    SUBCASE("no space") {
+        b.merges.push_back("abc");
+        CHECK(contains(load_error(b.writer()), "tokenizer.ggml.merges[2] = 'abc' is not two tokens"));
+    }
+    SUBCASE("a leading space only") {
+        b.merges.push_back(" ab");
+        CHECK(contains(load_error(b.writer()), "tokenizer.ggml.merges[2]"));
+    }
+    SUBCASE("unknown part") {
+        b.merges.push_back("zq c");
+        CHECK(contains(load_error(b.writer()), "tokenizer.ggml.merges[2] = 'zq c' names 'zq', which is not in the vocabulary"));
+    }
+    SUBCASE("empty part") {
+        b.merges.push_back("a ");
+        CHECK(contains(load_error(b.writer()), "tokenizer.ggml.merges[2]"));
+    }
+    SUBCASE("result not a token") {
+        b.merges.push_back("c a");
+        CHECK(contains(load_error(b.writer()), "tokenizer.ggml.merges[2] = 'c a' makes 'ca', which is not in the vocabulary"));
+    }
+    SUBCASE("duplicate") {
+        b.merges.push_back("b c");
+        CHECK(contains(load_error(b.writer()), "tokenizer.ggml.merges[2] = 'b c' repeats tokenizer.ggml.merges[1]"));
+    }
+    SUBCASE("missing merges") {
+        auto w = b.writer();
+        w.remove("tokenizer.ggml.merges");
+        CHECK(contains(load_error(w), "tokenizer.ggml.merges' is missing"));
+    }
+    SUBCASE("merges of the wrong type") {
+        auto w = b.writer();
+        w.set("tokenizer.ggml.merges", gguf_value::from_array<int32_t>(std::vector<int32_t>{1, 2}));
+        CHECK(contains(load_error(w), "tokenizer.ggml.merges"));
+    }
+}
+
+TEST_CASE("tokenizer.ggml.pre: known families, unknown values warn, unimplemented ones are refused") {
+    synthetic_bpe b;
+    b.merge("a", "b");
+    for (const auto& [pre, family] : std::vector<std::pair<std::string, std::string>>{
+             {"llama-bpe", "llama3"}, {"llama3", "llama3"}, {"smaug-bpe", "dbrx"}, {"qwen2", "qwen2"},
+             {"deepseek-r1-qwen", "qwen2"}, {"qwen35", "qwen35"}, {"gpt-2", "gpt-2"}, {"olmo", "gpt-2"},
+             {"mpt", "gpt-2"}, {"smollm", "starcoder"}, {"command-r", "starcoder"}, {"refact", "starcoder"},
+             {"falcon", "falcon"}, {"deepseek-llm", "deepseek-llm"}, {"deepseek-coder", "deepseek-coder"},
+             {"default", "default"}, {"bloom", "bloom"}, {"viking", "viking"}}) {
+        b.pre = pre;
+        std::vector<std::string> warnings;
+        const vocab v = b.load(&warnings);
+        CHECK_MESSAGE(v.pre_tokenizer() == family, pre);
+        CHECK_MESSAGE(warnings.empty(), pre);
+    }
+    b.pre = "some-future-model";
+    std::vector<std::string> warnings;
+    const vocab v = b.load(&warnings);
+    CHECK(v.pre_tokenizer() == "default");
+    REQUIRE(warnings.size() == 1);
+    CHECK(contains(warnings[0], "unknown tokenizer.ggml.pre 'some-future-model'"));
+    b.pre = "tekken";
+    CHECK(contains(load_error(b.writer(), errc::unsupported), "tokenizer.ggml.pre = 'tekken' is not supported"));
+}
+
+TEST_CASE("special tokens, BOS and end-of-generation ids") {
+    const vocab& l = load_vocab("llama-bpe");
+    CHECK(l.add_bos());
+    CHECK(l.bos() == 128000);
+    const auto with = l.tokenize("<|begin_of_text|>Hi<|eot_id|>", false, true);
+    CHECK(with == std::vector<token_id>{128000, 13347, 128009});
+    const auto without = l.tokenize("<|begin_of_text|>Hi<|eot_id|>", false, false);
+    CHECK(std::find(without.begin(), without.end(), 128000) == without.end());
+    CHECK(std::find(without.begin(), without.end(), 128009) == without.end());
+    CHECK(pieces(l, without) == "<|begin_of_text|>Hi<|eot_id|>");
+    CHECK(l.tokenize("Hi", true, false).front() == 128000);
+    CHECK(l.is_eog(128009));  // <|eot_id|>
+    CHECK(l.is_eog(l.eos()));
+    CHECK(!l.is_eog(128000));
+    CHECK(l.token_to_piece(128009).empty());
+    CHECK(l.token_to_piece(128009, true) == "<|eot_id|>");
+
+    const vocab& q = load_vocab("qwen2");
+    CHECK(!q.add_bos());
+    const token_id im_start = q.find("<|im_start|>"), im_end = q.find("<|im_end|>"), eot = q.find("<|endoftext|>");
+    REQUIRE(im_start >= 0);
+    CHECK(q.is_eog(im_end));
+    CHECK(q.is_eog(eot));
+    CHECK(!q.is_eog(im_start));
+    const auto eogs = q.eog_ids();
+    CHECK(std::is_sorted(eogs.begin(), eogs.end()));
+    CHECK(std::find(eogs.begin(), eogs.end(), im_end) != eogs.end());
+    CHECK(q.tokenize("<|im_start|>user", false, true).front() == im_start);
+    CHECK(q.tokenize("<|im_start|>user", false, false).front() != im_start);
+
+    const vocab& g = load_vocab("gpt-2");
+    CHECK(g.is_eog(50256));
+    CHECK(g.eos() == 50256);
 }
 
 }  // TEST_SUITE
