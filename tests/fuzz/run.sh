@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Builds the GGUF fuzz target (clang, libFuzzer, ASan + UBSan) in build-fuzz/ and fuzzes for
-# SECONDS (default 60). The seeds are generated fresh from the broken-file corpus and the
-# valid samples (tests/broken_gguf.hpp); the growing corpus is kept in build-fuzz/fuzz/corpus
-# and crashes land in build-fuzz/fuzz/artifacts (exit status non-zero).
-#   tests/fuzz/run.sh [SECONDS] [extra libFuzzer flags, e.g. -jobs=2 -workers=2]
+# Builds a fuzz target (clang, libFuzzer, ASan + UBSan) in build-fuzz/ and fuzzes it for SECONDS
+# (default 60). Targets:
+#   gguf       the GGUF reader; seeds generated fresh from the broken-file corpus and the valid
+#              samples (tests/broken_gguf.hpp)
+#   tokenizer  the tokenizers: text through every vocabulary of ../shared/vocab and vocabularies
+#              built from the input; seeds from llama.cpp's test inputs (tokenizer_seeds.py)
+# The growing corpus is kept in build-fuzz/fuzz/<target>/corpus and crashes land in
+# build-fuzz/fuzz/<target>/artifacts (exit status non-zero).
+#   tests/fuzz/run.sh [TARGET] [SECONDS] [extra libFuzzer flags, e.g. -jobs=2 -workers=2]
 # Environment: EMBER_FUZZ_BUILD_DIR (default <repo>/build-fuzz), EMBER_FUZZ_JOBS (build, 2).
 set -euo pipefail
+target=gguf
+if [ $# -gt 0 ] && [[ ! "$1" =~ ^[0-9]+$ ]] && [[ "$1" != -* ]]; then target="$1"; shift; fi
 secs="${1:-60}"
 [ $# -gt 0 ] && shift
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -15,15 +21,29 @@ mkdir -p "$build"
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_FUZZ=ON \
   -DEMBER_BUILD_EXAMPLES=OFF -DEMBER_BUILD_BENCH=OFF > "$build/configure.log" 2>&1 ||
   { cat "$build/configure.log"; exit 1; }
-cmake --build "$build" -j"${EMBER_FUZZ_JOBS:-2}" --target fuzz_gguf ember_broken_gguf
 
-work="$build/fuzz"
+work="$build/fuzz/$target"
 mkdir -p "$work/corpus" "$work/artifacts"
 rm -rf "$work/seeds"
-"$build/tests/ember_broken_gguf" "$work/seeds" > /dev/null
-
-# -malloc_limit_mb: inputs are at most 128 KiB, so an allocation of 64 MiB means a size was
-# taken from the file without being checked.
-exec "$build/tests/fuzz/fuzz_gguf" -max_total_time="$secs" -max_len=131072 -timeout=10 \
-  -rss_limit_mb=2048 -malloc_limit_mb=64 -dict="$root/tests/fuzz/gguf.dict" \
-  -artifact_prefix="$work/artifacts/" -print_final_stats=1 "$@" "$work/corpus" "$work/seeds"
+case "$target" in
+  gguf)
+    cmake --build "$build" -j"${EMBER_FUZZ_JOBS:-2}" --target fuzz_gguf ember_broken_gguf
+    "$build/tests/ember_broken_gguf" "$work/seeds" > /dev/null
+    # -malloc_limit_mb: inputs are at most 128 KiB, so an allocation of 64 MiB means a size
+    # was taken from the file without being checked.
+    exec "$build/tests/fuzz/fuzz_gguf" -max_total_time="$secs" -max_len=131072 -timeout=10 \
+      -rss_limit_mb=2048 -malloc_limit_mb=64 -dict="$root/tests/fuzz/gguf.dict" \
+      -artifact_prefix="$work/artifacts/" -print_final_stats=1 "$@" "$work/corpus" "$work/seeds"
+    ;;
+  tokenizer)
+    cmake --build "$build" -j"${EMBER_FUZZ_JOBS:-2}" --target fuzz_tokenizer
+    shared="${EMBER_SHARED_DIR:-$root/../shared}"
+    python3 "$root/tests/fuzz/tokenizer_seeds.py" "$shared/vocab" "$work/seeds" > /dev/null
+    # The vocabularies themselves take ~200 MB; a tokenization of at most 16 KiB of text needs
+    # far less than the limit.
+    EMBER_FUZZ_VOCAB_DIR="$shared/vocab" exec "$build/tests/fuzz/fuzz_tokenizer" -max_total_time="$secs" \
+      -max_len=16384 -timeout=10 -rss_limit_mb=4096 -dict="$root/tests/fuzz/tokenizer.dict" \
+      -artifact_prefix="$work/artifacts/" -print_final_stats=1 "$@" "$work/corpus" "$work/seeds"
+    ;;
+  *) echo "run.sh: unknown fuzz target '$target' (gguf, tokenizer)" >&2; exit 2 ;;
+esac
