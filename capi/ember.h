@@ -240,10 +240,15 @@ EMBER_API ember_status ember_model_token_piece(const ember_model* model, ember_t
 EMBER_API ember_status ember_model_token_text(const ember_model* model, ember_token token, char* buf, size_t capacity,
                                              size_t* size);
 /* Token attributes; any out-pointer may be NULL. type: the GGUF token type (1 normal,
- * 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte). is_eog: ends generation (EOS, EOT,
- * EOM). */
+ * 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte). is_eog: ends generation (one of
+ * ember_model_eog_tokens). */
 EMBER_API ember_status ember_model_token_attr(const ember_model* model, ember_token token, float* score, int32_t* type,
                                              bool* is_eog);
+/* Every id that ends generation, ascending: EOS, EOT, EOM, the fill-in-the-middle pad/repo/file
+ * separators and the end-of-turn markers llama.cpp recognises by text (<|eot_id|>, <|im_end|>,
+ * <|endoftext|>, <end_of_turn>, ...). Buffer convention (*n_tokens = the number of ids). */
+EMBER_API ember_status ember_model_eog_tokens(const ember_model* model, ember_token* tokens, size_t capacity,
+                                             size_t* n_tokens);
 /* The id whose vocabulary entry is exactly `text` (NUL-terminated). EMBER_ERR_NOT_FOUND: none. */
 EMBER_API ember_status ember_model_token_find(const ember_model* model, const char* text, ember_token* token);
 

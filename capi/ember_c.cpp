@@ -403,6 +403,14 @@ EMBER_API ember_status ember_model_token_attr(const ember_model* model, ember_to
     });
 }
 
+EMBER_API ember_status ember_model_eog_tokens(const ember_model* model, ember_token* tokens, size_t capacity,
+                                             size_t* n_tokens) {
+    return guard(__func__, [&] {
+        const auto ids = model_of(model).vocab().eog_ids();
+        write_items(ids.data(), ids.size(), tokens, capacity, n_tokens, "tokens");
+    });
+}
+
 EMBER_API ember_status ember_model_token_find(const ember_model* model, const char* text, ember_token* token) {
     return guard(__func__, [&] {
         const ember::model& m = model_of(model);

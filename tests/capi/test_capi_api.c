@@ -171,6 +171,13 @@ TEST(tokens) {
     ember_token t = -1;
     CHECK_OK(ember_model_token_find(m, "</s>", &t));
     CHECK(t == 2);
+    /* stories260K ends generation at </s> only. */
+    ember_token eogs[8];
+    size_t n_eog = 0;
+    CHECK_OK(ember_model_eog_tokens(m, eogs, 8, &n_eog));
+    CHECK(n_eog == 1 && eogs[0] == 2);
+    CHECK(ember_model_eog_tokens(m, NULL, 0, &n_eog) == EMBER_ERR_BUFFER_TOO_SMALL && n_eog == 1);
+    CHECK(ember_model_eog_tokens(m, eogs, 8, NULL) == EMBER_ERR_INVALID_ARGUMENT);
     ember_model_free(m);
 }
 

@@ -151,6 +151,7 @@ _PROTOTYPES = {
     "ember_model_tensor_name": (c_status, [vp, u64, buf_t, size_t, c_size_p]),
     "ember_model_tokenize": (c_status, [vp, char_p, size_t, bool_, bool_, P(c_token), size_t, c_size_p]),
     "ember_model_detokenize": (c_status, [vp, P(c_token), size_t, bool_, bool_, buf_t, size_t, c_size_p]),
+    "ember_model_eog_tokens": (c_status, [vp, P(c_token), size_t, c_size_p]),
     "ember_model_token_piece": (c_status, [vp, c_token, bool_, buf_t, size_t, c_size_p]),
     "ember_model_token_text": (c_status, [vp, c_token, buf_t, size_t, c_size_p]),
     "ember_model_token_attr": (c_status, [vp, c_token, P(ctypes.c_float), P(i32), P(bool_)]),

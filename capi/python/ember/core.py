@@ -218,6 +218,16 @@ class Model(_Handle):
         check(lib().ember_model_token_find(self._h(), text.encode(), ctypes.byref(t)))
         return t.value
 
+    def eog_tokens(self):
+        """Every id that ends generation (EOS, EOT, <|im_end|>, <|endoftext|>, ...), ascending."""
+        n = ctypes.c_size_t()
+        status = lib().ember_model_eog_tokens(self._h(), None, 0, ctypes.byref(n))
+        if status != _lib.ERR_BUFFER_TOO_SMALL:
+            check(status)
+        out = (_lib.c_token * max(n.value, 1))()
+        check(lib().ember_model_eog_tokens(self._h(), out, n.value, ctypes.byref(n)))
+        return list(out[: n.value])
+
     def is_eog(self, token):
         eog = ctypes.c_bool()
         check(lib().ember_model_token_attr(self._h(), token, None, None, ctypes.byref(eog)))

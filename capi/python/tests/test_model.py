@@ -1,5 +1,6 @@
 """Models and tokens through the Python package, errors included."""
 import ctypes
+import os
 import struct
 
 import pytest
@@ -51,6 +52,29 @@ def test_tokens(model):
     assert "definitely-not-a-token" in str(e.value)
     with pytest.raises(KeyError):
         model.metadata("no.such.key")
+
+
+def test_eog_tokens(model):
+    assert model.eog_tokens() == [2]
+
+
+def test_byte_level_bpe():
+    """A Llama-3 vocabulary on a tiny random model ($EMBER_TEST_BPE_MODEL, made by the CTest
+    fixture capi_bpe_model with `ember mkmodel`)."""
+    path = os.environ.get("EMBER_TEST_BPE_MODEL")
+    if not path:
+        pytest.skip("EMBER_TEST_BPE_MODEL is not set (run through CTest)")
+    with ember.Model(path) as m:
+        chat = "<|begin_of_text|>Hi<|eot_id|>"
+        assert m.tokenize(chat, add_special=False, parse_special=True) == [128000, 13347, 128009]
+        plain = m.tokenize(chat, add_special=True, parse_special=False)
+        assert plain[0] == 128000 and 128009 not in plain and 128000 not in plain[1:]
+        assert m.detokenize(plain[1:]) == chat
+        text = "Grüße, 世界! It's 12345 ✓"
+        assert m.detokenize(m.tokenize(text, add_special=False)) == text
+        eog = m.eog_tokens()
+        assert eog == sorted(eog) and 128009 in eog and 128001 in eog
+        assert m.is_eog(128009) and not m.is_eog(128000)
 
 
 def test_missing_file(tmp_path):

@@ -308,6 +308,12 @@ extern "C" {
     pub fn ember_model_token_attr(model: *const ember_model, token: ember_token, score: *mut f32, type_: *mut i32, is_eog: *mut bool)
         -> ember_status;
     pub fn ember_model_token_find(model: *const ember_model, text: *const c_char, token: *mut ember_token) -> ember_status;
+    pub fn ember_model_eog_tokens(
+        model: *const ember_model,
+        tokens: *mut ember_token,
+        capacity: usize,
+        n_tokens: *mut usize,
+    ) -> ember_status;
 
     pub fn ember_context_params_init(params: *mut ember_context_params, struct_size: usize) -> ember_status;
     pub fn ember_context_create(model: *const ember_model, params: *const ember_context_params, ctx: *mut *mut ember_context)

@@ -306,6 +306,21 @@ impl Model {
     }
 
     /// Whether the token ends generation (EOS, EOT, EOM).
+    /// Every id that ends generation (EOS, EOT, `<|im_end|>`, `<|endoftext|>`, ...), ascending.
+    pub fn eog_tokens(&self) -> Result<Vec<Token>> {
+        let mut n = 0usize;
+        // SAFETY: a NULL buffer of capacity 0 only asks for the count.
+        let status = unsafe { sys::ember_model_eog_tokens(self.raw(), ptr::null_mut(), 0, &mut n) };
+        if status != sys::EMBER_ERR_BUFFER_TOO_SMALL {
+            check(status)?;
+        }
+        let mut out: Vec<Token> = vec![0; n];
+        // SAFETY: out has out.len() writable tokens.
+        check(unsafe { sys::ember_model_eog_tokens(self.raw(), out.as_mut_ptr(), out.len(), &mut n) })?;
+        out.truncate(n);
+        Ok(out)
+    }
+
     pub fn is_eog(&self, token: Token) -> Result<bool> {
         let mut eog = false;
         check(unsafe { sys::ember_model_token_attr(self.raw(), token, ptr::null_mut(), ptr::null_mut(), &mut eog) })?;

@@ -76,6 +76,30 @@ fn information_and_tokens() {
     assert_eq!(m.token_id("</s>").unwrap(), Some(2));
     assert_eq!(m.token_id("not-a-token-at-all").unwrap(), None);
     assert!(m.is_eog(2).unwrap() && !m.is_eog(300).unwrap());
+    assert_eq!(m.eog_tokens().unwrap(), vec![2]);
+}
+
+/// A Llama-3 vocabulary on a tiny random model ($EMBER_TEST_BPE_MODEL, made by the CTest
+/// fixture capi_bpe_model with `ember mkmodel`).
+#[test]
+fn byte_level_bpe_tokens() {
+    let Some(path) = std::env::var_os("EMBER_TEST_BPE_MODEL") else {
+        eprintln!("EMBER_TEST_BPE_MODEL is not set (run through CTest); skipped");
+        return;
+    };
+    let m = Model::load(PathBuf::from(path)).expect("the BPE test model loads");
+    let chat = "<|begin_of_text|>Hi<|eot_id|>";
+    assert_eq!(m.tokenize(chat, false, true).unwrap(), vec![128000, 13347, 128009]);
+    let plain = m.tokenize(chat, true, false).unwrap();
+    assert_eq!(plain[0], 128000);
+    assert!(!plain[1..].contains(&128000) && !plain.contains(&128009));
+    assert_eq!(m.detokenize(&plain[1..], false).unwrap(), chat);
+    let text = "Grüße, 世界! It's 12345 ✓";
+    assert_eq!(m.detokenize(&m.tokenize(text, false, false).unwrap(), false).unwrap(), text);
+    let eog = m.eog_tokens().unwrap();
+    assert!(eog.windows(2).all(|w| w[0] < w[1]));
+    assert!(eog.contains(&128009) && eog.contains(&128001));
+    assert!(m.is_eog(128009).unwrap() && !m.is_eog(128000).unwrap());
 }
 
 #[test]
