@@ -154,9 +154,61 @@ bool id_range_ok(const vocab& v, const std::vector<token_id>& ids) {
 
 bool contains(std::string_view hay, std::string_view needle) { return hay.find(needle) != std::string_view::npos; }
 
+// ember's own test inputs (tests/data/tokenizer/extra.inp) and, per vocabulary, the ids a
+// llama.cpp build gave for them (extra-<name>.out; see tests/data/tokenizer/README.md). The
+// names past the shared ones are a shared vocabulary with another tokenizer.ggml.pre, to cover
+// the pre-tokenizer families no shared file uses.
+struct extra_vocab {
+    std::string name, base, pre;  // pre empty: the file's own
+};
+const std::vector<extra_vocab>& extra_vocabs() {
+    static const std::vector<extra_vocab> v = {
+        {"llama-bpe", "llama-bpe", ""}, {"qwen2", "qwen2", ""},         {"gpt-2", "gpt-2", ""},
+        {"deepseek-llm", "deepseek-llm", ""}, {"deepseek-coder", "deepseek-coder", ""}, {"falcon", "falcon", ""},
+        {"mpt", "mpt", ""},             {"starcoder", "starcoder", ""}, {"refact", "refact", ""},
+        {"gpt-neox", "gpt-neox", ""},   {"qwen35", "qwen2", "qwen35"}, {"smollm", "gpt-2", "smollm"},
+        {"command-r", "gpt-2", "command-r"}, {"olmo", "gpt-2", "olmo"}, {"dbrx", "llama-bpe", "dbrx"},
+        {"bloom", "gpt-2", "bloom"},    {"viking", "gpt-2", "viking"},
+    };
+    return v;
+}
+
+vocab load_extra_vocab(const extra_vocab& e) {
+    if (e.pre.empty()) return load_vocab(e.base);
+    const auto f = gguf_file::open(test::shared("vocab/ggml-vocab-" + e.base + ".gguf"));
+    gguf_writer w;
+    w.copy_metadata(f);
+    w.set_string("tokenizer.ggml.pre", e.pre);
+    const auto g = gguf_file::parse(w.write_to_memory(), e.name + ".gguf");
+    return vocab::from_gguf(g, [](std::string_view) {});
+}
+
+std::filesystem::path extra_dir() { return std::filesystem::path(EMBER_SOURCE_DIR) / "tests/data/tokenizer"; }
+
 }  // namespace
 
 TEST_SUITE("bpe") {
+
+TEST_CASE("ember's own vectors: ids from llama.cpp for every byte-level family") {
+    const auto inputs = test::read_vectors_from(extra_dir() / "extra.inp", {});
+    REQUIRE(inputs.size() >= 40);
+    for (const auto& e : extra_vocabs()) {
+        SUBCASE(e.name.c_str()) {
+            const auto cases = test::read_vectors_from(extra_dir() / "extra.inp", extra_dir() / ("extra-" + e.name + ".out"));
+            REQUIRE(cases.size() == inputs.size());
+            const vocab v = load_extra_vocab(e);
+            size_t passed = 0;
+            for (const auto& c : cases) {
+                const auto got = v.tokenize(c.input, false, false);
+                CHECK_MESSAGE(got == c.expected, e.name << " input '" << c.input << "': got [" << show(got) << "] expected ["
+                                                        << show(c.expected) << "]");
+                passed += got == c.expected;
+            }
+            MESSAGE(e.name << ": " << passed << "/" << cases.size() << " own vectors pass");
+        }
+    }
+}
+
 
 // Every vocabulary, or only $EMBER_VOCAB (CTest runs each vocabulary as its own test, see
 // tests/CMakeLists.txt).

@@ -26,8 +26,9 @@ struct vector_case {
 
 // llama.cpp's test-tokenizer-0 format: inputs separated by "\n__ggml_vocab_test__\n" (the file
 // ends with one, which closes the last input), one line of expected ids per input.
-inline std::vector<vector_case> read_vectors(const std::string& rel) {
-    const std::string inp = read_file(test::shared(rel + ".inp"));
+// `out` empty: the inputs alone (no expected ids).
+inline std::vector<vector_case> read_vectors_from(const std::filesystem::path& inp_path, const std::filesystem::path& out_path) {
+    const std::string inp = read_file(inp_path);
     const std::string sep = "\n__ggml_vocab_test__\n";
     std::vector<std::string> inputs;
     for (size_t pos = 0; pos < inp.size();) {
@@ -39,8 +40,13 @@ inline std::vector<vector_case> read_vectors(const std::string& rel) {
         inputs.push_back(inp.substr(pos, next - pos));
         pos = next + sep.size();
     }
-    std::ifstream out(test::shared(rel + ".out"));
     std::vector<vector_case> cases;
+    if (out_path.empty()) {
+        for (auto& x : inputs) cases.push_back({std::move(x), {}});
+        return cases;
+    }
+    REQUIRE_MESSAGE(std::filesystem::exists(out_path), "missing " << out_path.string());
+    std::ifstream out(out_path);
     size_t i = 0;
     for (std::string line; std::getline(out, line); ++i) {
         REQUIRE(i < inputs.size());
@@ -51,6 +57,10 @@ inline std::vector<vector_case> read_vectors(const std::string& rel) {
     }
     REQUIRE(cases.size() == inputs.size());
     return cases;
+}
+
+inline std::vector<vector_case> read_vectors(const std::string& rel) {
+    return read_vectors_from(test::shared(rel + ".inp"), test::shared(rel + ".out"));
 }
 
 inline std::string show(const std::vector<token_id>& ids) {

@@ -4,6 +4,7 @@
 // highest-scoring vocabulary entry is merged first, until no pair forms a token. Symbols are
 // contiguous slices of the escaped text, so a pair's text is a view, never a copy.
 #include <queue>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,44 @@ public:
             else text += c;
         }
         if (text.empty()) return;
+        if (!v.spm_word_split) {
+            encode_word(v, text, out);
+            return;
+        }
+        // No token joins a character to a following ▁, so no merge crosses the start of a
+        // word ("X▁..." with X not ▁): each word merges alone, to the same result as the whole
+        // text, and repeated words are looked up.
+        std::unordered_map<std::string_view, std::pair<uint32_t, uint32_t>> cache;  // word -> [begin, end) in `done`
+        std::vector<token_id> done;
+        const std::string_view all(text);
+        size_t begin = 0;
+        const auto flush = [&](size_t end) {
+            const std::string_view word = all.substr(begin, end - begin);
+            begin = end;
+            if (word.empty()) return;
+            if (word.size() <= 64) {
+                if (const auto it = cache.find(word); it != cache.end()) {
+                    out.insert(out.end(), done.begin() + it->second.first, done.begin() + it->second.second);
+                    return;
+                }
+                const auto from = uint32_t(done.size());
+                encode_word(v, word, done);
+                cache.emplace(word, std::pair{from, uint32_t(done.size())});
+                out.insert(out.end(), done.begin() + from, done.end());
+                return;
+            }
+            encode_word(v, word, out);
+        };
+        for (size_t pos = 0; (pos = all.find(k_space_marker, pos)) != std::string_view::npos; pos += k_space_marker.size())
+            if (pos > 0 && (pos < k_space_marker.size() ||
+                            all.substr(pos - k_space_marker.size(), k_space_marker.size()) != k_space_marker))
+                flush(pos);
+        flush(all.size());
+    }
 
+private:
+    // The merge loop on one piece of escaped text.
+    void encode_word(const vocab_data& v, std::string_view text, std::vector<token_id>& out) const {
         // One symbol per UTF-8 character; a truncated sequence at the end is kept as it is.
         std::vector<symbol> symbols;
         symbols.reserve(text.size());
@@ -65,7 +103,7 @@ public:
             if (left < 0 || right < 0) return;
             const symbol& l = symbols[size_t(left)];
             const symbol& r = symbols[size_t(right)];
-            const token_id id = v.find(std::string_view(text).substr(l.offset, l.length + r.length));
+            const token_id id = v.find(text.substr(l.offset, l.length + r.length));
             if (id < 0) return;
             queue.push({v.tokens[size_t(id)].score, left, right, l.length + r.length});
         };
@@ -89,7 +127,7 @@ public:
 
         for (int32_t i = 0; i >= 0; i = symbols[size_t(i)].next) {
             const symbol& s = symbols[size_t(i)];
-            const std::string_view piece = std::string_view(text).substr(s.offset, s.length);
+            const std::string_view piece = text.substr(s.offset, s.length);
             if (const token_id id = v.find(piece); id >= 0) {
                 out.push_back(id);
                 continue;
@@ -104,6 +142,7 @@ public:
         }
     }
 
+public:
     void append_normal_piece(std::string_view token_text, std::string& out) const override {
         for (size_t pos = 0;;) {
             const size_t hit = token_text.find(k_space_marker, pos);

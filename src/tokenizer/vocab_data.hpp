@@ -72,7 +72,8 @@ struct vocab_data {
     bool add_bos = false;
     bool add_eos = false;
     bool add_space_prefix = false;
-    bool clean_spaces = false;  // detokenize applies Hugging Face's clean_up_tokenization_spaces
+    bool clean_spaces = false;
+    bool spm_word_split = false;  // SPM: no token has a ▁ right after another character  // detokenize applies Hugging Face's clean_up_tokenization_spaces
     std::string pre;            // BPE: the pre-tokenizer family in use
 
     std::unique_ptr<tokenizer_algorithm> algorithm;

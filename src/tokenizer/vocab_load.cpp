@@ -74,6 +74,7 @@ public:
         read_specials(*d);
         read_flags(*d);
         mark_special_tokens(*d);
+        if (d->kind == tokenizer_kind::spm) d->spm_word_split = spm_words_independent(*d);
         set_strip_attributes(*d);
         collect_special_candidates(*d);
         if (d->kind == tokenizer_kind::bpe) {
@@ -311,6 +312,18 @@ private:
             d.tokens[size_t(end)].eog = false;
         for (token_id id = 0; id < d.size(); ++id)
             if (d.tokens[size_t(id)].eog) d.eog_ids.push_back(id);
+    }
+
+    // True when no token contains "X▁" with X not ▁ (SentencePiece's split_by_whitespace): then
+    // no merge crosses the start of a word and SPM may merge word by word.
+    static bool spm_words_independent(const vocab_data& d) {
+        constexpr std::string_view marker = "\xE2\x96\x81";
+        for (token_id id = 0; id < d.size(); ++id) {
+            const std::string_view t = d.text(id);
+            for (size_t pos = t.find(marker, 1); pos != std::string_view::npos; pos = t.find(marker, pos + 1))
+                if (pos < marker.size() || t.substr(pos - marker.size(), marker.size()) != marker) return false;
+        }
+        return true;
     }
 
     void read_flags(vocab_data& d) {
