@@ -14,6 +14,7 @@
 #include "ember/error.hpp"
 #include "ember/gguf.hpp"
 #include "ember/vocab.hpp"
+#include "tokenizer/vocab_data.hpp"
 #include "vocab_vectors.hpp"
 
 using namespace ember;
@@ -361,6 +362,31 @@ TEST_CASE("merges: lowest rank first, leftmost on ties; ignore_merges emits whol
     synthetic_bpe g = l;
     g.pre = "gpt-2";
     CHECK(g.load().tokenize("xyz", false, false) != std::vector<token_id>{xyz_direct});
+}
+
+TEST_CASE("long words: the rank-bucket path gives the priority queue's result") {
+    std::mt19937 rng(7);
+    std::vector<std::string> words = {std::string(5000, 'a'), std::string(3000, ' ') + "x", std::string(4000, '!')};
+    std::string ab;
+    for (int i = 0; i < 2000; ++i) ab += "ab";
+    words.push_back(ab);
+    for (int k = 0; k < 4; ++k) {  // long words over small alphabets: many different merges
+        std::string w;
+        const std::string alphabet = k % 2 ? "etaoin" : "th";
+        for (int i = 0; i < 3000; ++i) w += alphabet[rng() % alphabet.size()];
+        words.push_back(w);
+    }
+    for (const std::string stem : {"gpt-2", "qwen2", "starcoder", "llama-bpe"}) {
+        const vocab& v = load_vocab(stem);
+        for (const auto& w : words) {
+            const auto fast = v.tokenize(w, false, false);
+            detail::bpe_force_heap = true;
+            const auto reference = v.tokenize(w, false, false);
+            detail::bpe_force_heap = false;
+            CHECK_MESSAGE(fast == reference, stem << ": a word of " << w.size() << " bytes starting '" << w.substr(0, 8) << "'");
+            CHECK(pieces(v, fast) == w);
+        }
+    }
 }
 
 TEST_CASE("broken merges are refused at load, naming the merge") {

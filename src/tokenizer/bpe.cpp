@@ -8,6 +8,8 @@
 // symbol is always a token and the lookup is one hash probe on an id pair.
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <map>
 #include <limits>
 #include <queue>
 #include <string>
@@ -88,8 +90,8 @@ struct symbol {
 
 class bpe_algorithm final : public tokenizer_algorithm {
 public:
-    bpe_algorithm(pre_config cfg, merge_table merges, const vocab_data& v)
-        : cfg_(std::move(cfg)), pre_(cfg_.steps), merges_(std::move(merges)) {
+    bpe_algorithm(pre_config cfg, merge_table merges, bool ordered, const vocab_data& v)
+        : cfg_(std::move(cfg)), pre_(cfg_.steps), merges_(std::move(merges)), ordered_(ordered) {
         const auto map = gpt2_byte_to_codepoint();
         decode_.fill(-1);
         for (int b = 0; b < 256; ++b) {
@@ -154,6 +156,7 @@ private:
             symbols[i] = {byte_ids_[b], int32_t(i) - 1, i + 1 == word.size() ? -1 : int32_t(i) + 1, b};
         }
         if (symbols.size() <= k_scan_limit) merge_by_scan(symbols);
+        else if (ordered_ && !bpe_force_heap.load(std::memory_order_relaxed)) merge_by_rank_buckets(symbols);
         else merge_by_heap(symbols);
         for (int32_t i = 0; i >= 0; i = symbols[size_t(i)].next) {
             const symbol& s = symbols[size_t(i)];
@@ -228,9 +231,43 @@ private:
         }
     }
 
+    // Long words of an ordered merge list (see make_bpe_algorithm): a merge only creates pairs
+    // of higher rank than its own, so ranks can be taken in increasing order, each rank's pairs
+    // left to right -- the heap's order without a heap of every pair. For a megabyte of one
+    // character this is several times faster than the heap, whose sift-downs miss the cache.
+    void merge_by_rank_buckets(std::vector<symbol>& s) const {
+        struct candidate {
+            int32_t left, right;
+            token_id left_id, right_id, result;
+        };
+        std::map<int32_t, std::vector<candidate>> buckets;
+        const auto push = [&](int32_t left) {
+            if (left < 0) return;
+            token_id result = -1;
+            const int32_t r = rank(s, left, &result);
+            if (r == k_no_rank) return;
+            const int32_t right = s[size_t(left)].next;
+            buckets[r].push_back({left, right, s[size_t(left)].id, s[size_t(right)].id, result});
+        };
+        for (int32_t i = 0; i + 1 < int32_t(s.size()); ++i) push(i);
+        while (!buckets.empty()) {
+            auto node = buckets.extract(buckets.begin());
+            std::vector<candidate>& pairs = node.mapped();
+            std::sort(pairs.begin(), pairs.end(), [](const candidate& a, const candidate& b) { return a.left < b.left; });
+            for (const candidate& c : pairs) {
+                const symbol& l = s[size_t(c.left)];
+                if (l.next != c.right || l.id != c.left_id || s[size_t(c.right)].id != c.right_id) continue;
+                merge_into_left(s, c.left, c.result);
+                push(s[size_t(c.left)].prev);  // both new pairs rank above node.key()
+                push(c.left);
+            }
+        }
+    }
+
     pre_config cfg_;
     pretokenizer pre_;
     merge_table merges_;
+    bool ordered_;
     std::array<std::string, 256> encoded_;            // byte -> its mapped character (UTF-8)
     std::array<token_id, 256> byte_ids_{};            // byte -> token of that character, -1 if none
     std::array<std::vector<token_id>, 256> fallback_;  // byte -> ids when byte_ids_ is -1
@@ -239,9 +276,22 @@ private:
 
 }  // namespace
 
+std::atomic<bool> bpe_force_heap{false};
+
 std::unique_ptr<tokenizer_algorithm> make_bpe_algorithm(const vocab_data& v, pre_config cfg,
                                                         std::span<const std::string> merges, std::string_view file) {
     merge_table table(merges.size());
+    // "Ordered": every merge's result is made by that merge only, and both its parts are byte
+    // characters or results of earlier merges -- as BPE training writes them. Then a merge of
+    // rank r can only create pairs of rank > r, which merge_by_rank_buckets relies on.
+    std::vector<int32_t> made_by(size_t(v.size()), -1);  // merge index that makes each token
+    std::vector<bool> is_byte(size_t(v.size()), false);
+    for (int b = 0; b < 256; ++b) {
+        std::string enc;
+        append_utf8(gpt2_byte_to_codepoint()[size_t(b)], enc);
+        if (const token_id id = v.find(enc); id >= 0) is_byte[size_t(id)] = true;
+    }
+    bool ordered = true;
     std::string joined;
     for (size_t i = 0; i < merges.size(); ++i) {
         const std::string_view m = merges[i];
@@ -262,8 +312,11 @@ std::unique_ptr<tokenizer_algorithm> make_bpe_algorithm(const vocab_data& v, pre
         const auto& e = table.insert(l, r, int32_t(i), result);
         if (e.rank != int32_t(i))
             fail(errc::bad_file, "{}: tokenizer.ggml.merges[{}] = '{}' repeats tokenizer.ggml.merges[{}]", file, i, m, e.rank);
+        const auto made_before = [&](token_id t) { return is_byte[size_t(t)] || made_by[size_t(t)] >= 0; };
+        if (!made_before(l) || !made_before(r) || made_by[size_t(result)] >= 0 || is_byte[size_t(result)]) ordered = false;
+        if (made_by[size_t(result)] < 0) made_by[size_t(result)] = int32_t(i);
     }
-    return std::make_unique<bpe_algorithm>(std::move(cfg), std::move(table), v);
+    return std::make_unique<bpe_algorithm>(std::move(cfg), std::move(table), ordered, v);
 }
 
 }  // namespace ember::detail

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -39,6 +40,9 @@ public:
 std::unique_ptr<tokenizer_algorithm> make_spm_algorithm();
 
 struct pre_config;
+// Tests only: long BPE words always take the priority-queue path (the reference the faster
+// rank-bucket path is checked against).
+extern std::atomic<bool> bpe_force_heap;
 // Validates `merges` ("left right", rank = index) against the vocabulary; throws bad_file
 // naming the first broken entry (no space, a part or the result not a token, a repeat).
 std::unique_ptr<tokenizer_algorithm> make_bpe_algorithm(const vocab_data& v, pre_config cfg,
