@@ -31,6 +31,13 @@ TEST_CASE("unicode classes: one code point of every class, from the generated ta
     CHECK(classify(0x10FFFF).category() == ucat::undefined);
     CHECK(classify(0x1FFFFF).category() == ucat::undefined);
     CHECK(classify(0x3000).category() == ucat::separator);
+    // Unicode 15.1, as llama.cpp's table (Debian 12's unicode-data is 15.0): CJK Extension I,
+    // the ideographic description characters U+2FFC..2FFF and CJK stroke U+31EF.
+    CHECK(classify(0x2EBF0).letter());
+    CHECK(classify(0x2EE5D).letter());
+    CHECK(classify(0x2EE5E).category() == ucat::undefined);
+    CHECK(classify(0x2FFC).symbol());
+    CHECK(classify(0x31EF).symbol());
 }
 
 TEST_CASE("unicode classes: White_Space is exactly the Unicode property") {
