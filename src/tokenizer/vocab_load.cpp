@@ -271,10 +271,12 @@ private:
     // keys): EOT, EOM and FIM markers, then the end-of-generation set. A token found this way is
     // made CONTROL, so plain text can never produce it.
     void mark_special_tokens(vocab_data& d) {
+        std::string forced;  // "id 'text'" of every token made CONTROL here, for one warning
+        size_t n_forced = 0;
         const auto make_control = [&](token_id id) {
             auto& t = d.tokens[size_t(id)];
             if (t.type == token_type::control) return;
-            warn("token {} '{}' looks like a control token but has type {}; treated as control", id, d.text(id), int(t.type));
+            if (n_forced++ < 8) forced += fmt::format("{}{} '{}'", forced.empty() ? "" : ", ", id, d.text(id));
             t.type = token_type::control;
         };
         const auto detect = [&](token_id& slot, std::span<const std::string_view> texts, token_id skip) {
@@ -312,6 +314,10 @@ private:
             d.tokens[size_t(end)].eog = false;
         for (token_id id = 0; id < d.size(); ++id)
             if (d.tokens[size_t(id)].eog) d.eog_ids.push_back(id);
+        if (n_forced)
+            warn("{} token(s) that mark turns or fill-in-the-middle are not of type CONTROL in the file; treated as control "
+                 "tokens, as llama.cpp does: {}{}",
+                 n_forced, forced, n_forced > 8 ? ", ..." : "");
     }
 
     // True when no token contains "X▁" with X not ▁ (SentencePiece's split_by_whitespace): then
