@@ -163,6 +163,36 @@ TEST_CASE("ember tokenize prints the ids") {
     CHECK(nb.out == "16641 2303 29949 29901\n");
 }
 
+TEST_CASE("ember tokenize works on every vocabulary under ../shared/vocab; WordPiece is refused by name") {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(test::shared_dir() / "vocab")) {
+        if (e.path().extension() != ".gguf") continue;
+        const auto r = run_cli({"tokenize", "-m", e.path().string(), "-p", "Hello world, it's 2026!\n<|im_start|>"});
+        CAPTURE(e.path().string());
+        CAPTURE(r.err);
+        if (e.path().filename() == "ggml-vocab-bert-bge.gguf") {
+            CHECK(r.exit_code == 1);
+            CHECK(r.err.find("tokenizer.ggml.model = 'bert' (WordPiece) is not supported") != std::string::npos);
+            CHECK(r.out.empty());
+        } else {
+            CHECK(r.exit_code == 0);
+            CHECK(r.out.size() > 8);
+            CHECK(r.out.back() == '\n');
+        }
+        ++n;
+    }
+    CHECK(n >= 14);
+    // Llama 3: BOS, and the control token only with --parse-special.
+    const std::string llama3 = (test::shared_dir() / "vocab/ggml-vocab-llama-bpe.gguf").string();
+    CHECK(run_cli({"tokenize", "-m", llama3, "-p", "Hi<|eot_id|>", "--parse-special"}).out == "128000 13347 128009\n");
+    CHECK(run_cli({"tokenize", "-m", llama3, "-p", "Hi<|eot_id|>"}).out.find("128009") == std::string::npos);
+    const auto bench = run_cli({"tokenize", "-m", llama3, "-p", "Hello world. ", "--bench", "--min-bytes", "4096", "--runs", "1"});
+    CHECK(bench.exit_code == 0);
+    CHECK(bench.out.find("tokenizer bpe (llama3)") != std::string::npos);
+    CHECK(bench.out.find("4108 bytes -> 949 tokens") != std::string::npos);
+    CHECK(run_cli({"tokenize", "-m", llama3, "-p", "x", "--runs", "2"}).exit_code == 2);
+}
+
 TEST_CASE("ember mkmodel writes a model that ember bench measures in llama-bench's JSON fields") {
     const auto out = test::tmp_dir() / "cli_mkmodel_tiny_q4km.gguf";
     std::filesystem::remove(out);
