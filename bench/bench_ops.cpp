@@ -47,8 +47,9 @@ void BM_rope(benchmark::State& state) {
     const int64_t heads = state.range(0), hd = state.range(1);
     auto v = random_floats(size_t(heads * hd), 3);
     int32_t pos = 0;
+    const detail::rope_spec spec{hd, 10000.0f, 1.0f, rope_type::norm, nullptr};
     for (auto _ : state) {
-        detail::rope(v.data(), heads, hd, hd, pos, 10000.0f, 1.0f, rope_type::norm);
+        detail::rope(spec, v.data(), heads, hd, pos);
         pos = (pos + 1) & 4095;  // keep the values bounded: rotations only
         benchmark::DoNotOptimize(v.data());
         benchmark::ClobberMemory();

@@ -14,7 +14,8 @@ namespace ember {
 struct context::impl {
     std::shared_ptr<const model> mdl;
     context_params params;
-    kv_cache kv;
+    std::vector<float> rope_factors;  // the model's long or short RoPE factors for this context, if any
+    std::vector<kv_cache> kv;         // one per cache group (model_hparams::layers[il].kv_group)
     detail::thread_pool pool;
     detail::forward_scratch scratch;
     std::vector<float> logits;        // (rows, n_vocab) for the tokens that asked for logits
@@ -26,6 +27,8 @@ struct context::impl {
 
     impl(std::shared_ptr<const model> m, const context_params& p);
     void run(const batch& b);
+    kv_cache& full() { return kv[0]; }  // the group that fills up (the global layers' when there are any)
+    int64_t used() const;              // the most slots any group uses
 };
 
 }  // namespace ember

@@ -20,11 +20,15 @@ struct forward_scratch {
     std::vector<float> attn;    // (n_tok, n_head * head_dim)
     std::vector<float> gate;    // (n_tok, n_ff)
     std::vector<float> up;      // (n_tok, n_ff)
-    std::vector<float> rope_cs;    // (n_tok, n_rot / 2, 2) cos and sin of each token's angles
+    std::vector<float> rope_cs;    // (n_kv_groups, n_tok, n_rot / 2, 2) cos and sin of each token's angles
     std::vector<float> attn_work;  // (n_threads, attn_work_floats) online-softmax state and tiles
-    std::vector<seq_slots> seqs;   // cache slots of each sequence in the batch, by position
-    std::vector<int32_t> tok_seq;  // (n_tok) index into seqs
-    std::vector<int64_t> tok_lo, tok_hi;  // (n_tok) the range of seqs[tok_seq[t]] token t sees
+    // What the tokens see in one cache group (layers of one kind).
+    struct group_view {
+        std::vector<seq_slots> seqs;          // cache slots of each sequence in the batch, by position
+        std::vector<int64_t> tok_lo, tok_hi;  // (n_tok) the range of seqs[tok_seq[t]] token t sees
+    };
+    std::vector<group_view> groups;  // (n_kv_groups)
+    std::vector<int32_t> tok_seq;  // (n_tok) index of token t's sequence among the batch's
     std::vector<int64_t> attn_blocks;     // first token of each block of prompt attention, then n_tok
     std::vector<std::byte> act;    // activations converted for the weight type's dot product
 
@@ -37,13 +41,15 @@ struct forward_batch {
     std::span<const token_id> tokens;
     std::span<const int32_t> pos;
     std::span<const seq_id> seq;
-    std::span<const int64_t> slots;        // cache slot of each token (already placed)
+    std::vector<std::span<const int64_t>> slots;  // per cache group: the slot of each token (already placed)
     std::span<const int64_t> logit_rows;   // indices of the tokens whose logits are wanted
     const std::atomic<bool>* abort = nullptr;  // checked between layers: throws errc::cancelled
 };
 
 // Runs the batch and writes logits (n_vocab each) for b.logit_rows, in that order.
-void decoder_forward(const model::impl& m, kv_cache& kv, thread_pool& pool, forward_scratch& s,
-                     const forward_batch& b, float* logits);
+// kv holds one cache per group (model_hparams::layers[il].kv_group); rope_factors are the
+// model's long or short RoPE factors when it has them (the context chooses), else empty.
+void decoder_forward(const model::impl& m, std::span<kv_cache> kv, thread_pool& pool, forward_scratch& s,
+                     const forward_batch& b, float* logits, std::span<const float> rope_factors = {});
 
 }  // namespace ember::detail

@@ -23,7 +23,13 @@ void check_seq(seq_id s, const char* what) {
 }  // namespace
 
 kv_cache::kv_cache(const model_hparams& hp, const kv_cache_params& params)
-    : params_(params), hp_(hp), n_layer_(hp.n_layer), n_embd_kv_(hp.n_embd_kv()) {
+    : params_(params), hp_(hp), n_layer_(params.n_layer > 0 ? params.n_layer : hp.n_layer), n_embd_kv_(hp.n_embd_kv()) {
+    if (params_.n_layer < 0 || params_.n_layer > hp.n_layer)
+        fail(errc::invalid_argument, "KV cache: {} layers requested of a model with {}", params_.n_layer, hp.n_layer);
+    if (params_.rope_freq_base > 0.0f) hp_.rope_freq_base = params_.rope_freq_base;
+    if (params_.rope_freq_scale > 0.0f) hp_.rope_freq_scale = params_.rope_freq_scale;
+    if (!params_.rope_factors.empty() && int64_t(params_.rope_factors.size()) != hp.n_rot / 2)
+        fail(errc::invalid_argument, "KV cache: {} RoPE factors given for {} rotated dimensions", params_.rope_factors.size(), hp.n_rot);
     if (params_.n_slots <= 0) fail(errc::invalid_argument, "KV cache: capacity must be positive (got {})", params_.n_slots);
     if (params_.window < 0) fail(errc::invalid_argument, "KV cache: window must not be negative (got {})", params_.window);
     for (auto [t, which] : {std::pair{params_.type_k, "K"}, std::pair{params_.type_v, "V"}}) {
@@ -185,6 +191,8 @@ void kv_cache::seq_shift(seq_id s, int32_t p0, int32_t p1, int32_t delta) {
         if (c.has(s) && c.pos >= p0 && c.pos < p1 && c.seqs != (uint64_t(1) << s))
             fail(errc::invalid_argument, "seq_shift: position {} of sequence {} is shared with another sequence", c.pos, s);
     const auto& kk = kernels::get(params_.type_k);
+    const detail::rope_spec rope{hp_.n_rot, hp_.rope_freq_base, hp_.rope_freq_scale, hp_.rope,
+                                 params_.rope_factors.empty() ? nullptr : params_.rope_factors.data()};
     std::vector<float> row(static_cast<size_t>(n_embd_kv_));
     for (size_t i = 0; i < cells_.size(); ++i) {
         cell& c = cells_[i];
@@ -198,7 +206,7 @@ void kv_cache::seq_shift(seq_id s, int32_t p0, int32_t p1, int32_t delta) {
         for (int64_t l = 0; l < n_layer_; ++l) {
             std::byte* kr = k_row(l, int64_t(i));
             kk.to_float(kr, row.data(), n_embd_kv_);
-            detail::rope(row.data(), hp_.n_head_kv, hp_.head_dim, hp_.n_rot, delta, hp_.rope_freq_base, hp_.rope_freq_scale, hp_.rope);
+            detail::rope(rope, row.data(), hp_.n_head_kv, hp_.head_dim, delta);
             kk.from_float(row.data(), kr, n_embd_kv_);
         }
     }

@@ -29,16 +29,23 @@ struct weight {
     explicit operator bool() const noexcept { return data != nullptr; }
 };
 
+// One layer's weights. Optional parts are empty when the architecture has none; which are present
+// is fixed per model (model_hparams' feature flags say so).
 struct decoder_layer {
     std::vector<float> attn_norm;  // (n_embd)
     weight wq;                     // (n_embd -> n_head * head_dim), rows permuted for NORM rope
     weight wk;                     // (n_embd -> n_head_kv * head_dim)
     weight wv;                     // (n_embd -> n_head_kv * head_dim)
+    std::vector<float> bq, bk, bv; // biases of wq, wk, wv (qkv_bias)
+    std::vector<float> q_norm;     // (head_dim) per-head RMS norm weights of q (qk_norm)
+    std::vector<float> k_norm;     // (head_dim) and of k
     weight wo;                     // (n_head * head_dim -> n_embd)
+    std::vector<float> post_attn_norm;  // (n_embd) norm of the attention output (post_norms)
     std::vector<float> ffn_norm;   // (n_embd)
     weight w_gate;                 // (n_embd -> n_ff)
     weight w_up;                   // (n_embd -> n_ff)
     weight w_down;                 // (n_ff -> n_embd)
+    std::vector<float> post_ffn_norm;  // (n_embd) norm of the FFN output (post_norms)
 };
 
 }  // namespace detail
@@ -51,6 +58,9 @@ struct model::impl {
     std::vector<float> output_norm;  // (n_embd)
     detail::weight output;         // (n_embd -> n_vocab); token_embd when tied
     std::vector<detail::decoder_layer> layers;  // (n_layer)
+    // (n_rot / 2) RoPE frequency divisors (phi3 "longrope"): short for contexts up to the original
+    // training context, long beyond it; empty = none.
+    std::vector<float> rope_factors_short, rope_factors_long;
     uint64_t fingerprint = 0;
     std::unique_ptr<detail::huge_region> packed;  // the packed matrices, if any (pack_weights.cpp)
 };

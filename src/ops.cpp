@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "ember/fp16.hpp"
 #include "ember/kernels.hpp"
 #include "util.hpp"
 
@@ -21,33 +22,70 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
         for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale;
 }
 
-void rope(float* v, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos, float freq_base,
-          float freq_scale, rope_type type) {
-    // theta_i = pos * base^(-2i/n_rot), stepped by repeated multiplication in f32 (formats.md §6.4)
-    const float theta_scale = std::pow(freq_base, -2.0f / float(n_rot));
-    const int64_t half = n_rot / 2;
+void rope_angles(const rope_spec& r, int32_t pos, float* cs) {
+    const float theta_scale = std::pow(r.freq_base, -2.0f / float(r.n_rot));
     float theta = float(pos);
-    float cs[512], sn[512];  // n_rot <= 1024 is checked at load
-    for (int64_t i = 0; i < half; ++i) {
-        const float t = freq_scale * theta;
-        cs[i] = std::cos(t);
-        sn[i] = std::sin(t);
+    for (int64_t i = 0; i < r.n_rot / 2; ++i) {
+        const float t = r.freq_scale * (r.factors ? theta / r.factors[i] : theta);
+        cs[2 * i] = std::cos(t);
+        cs[2 * i + 1] = std::sin(t);
         theta *= theta_scale;
     }
+}
+
+void rope_apply(const rope_spec& r, float* v, int64_t n_heads, int64_t head_dim, const float* cs) {
+    const int64_t half = r.n_rot / 2;
+    const bool norm = r.type == rope_type::norm;
     for (int64_t h = 0; h < n_heads; ++h) {
         float* x = v + h * head_dim;
         for (int64_t i = 0; i < half; ++i) {
-            const int64_t a = type == rope_type::norm ? 2 * i : i;
-            const int64_t b = type == rope_type::norm ? 2 * i + 1 : i + half;
+            const int64_t a = norm ? 2 * i : i;
+            const int64_t b = norm ? 2 * i + 1 : i + half;
             const float x0 = x[a], x1 = x[b];
-            x[a] = x0 * cs[i] - x1 * sn[i];
-            x[b] = x0 * sn[i] + x1 * cs[i];
+            x[a] = x0 * cs[2 * i] - x1 * cs[2 * i + 1];
+            x[b] = x0 * cs[2 * i + 1] + x1 * cs[2 * i];
         }
     }
 }
 
+void rope(const rope_spec& r, float* v, int64_t n_heads, int64_t head_dim, int32_t pos) {
+    float cs[1024];  // n_rot <= 1024 is checked at load
+    rope_angles(r, pos, cs);
+    rope_apply(r, v, n_heads, head_dim, cs);
+}
+
 void swiglu(float* g, const float* u, int64_t n) {
     for (int64_t i = 0; i < n; ++i) g[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+namespace {
+// gelu(h) as f32 for every f16 bit pattern h, rounded to f16 (llama.cpp's ggml_table_gelu_f16).
+const std::vector<float>& gelu_table() {
+    static const std::vector<float> table = [] {
+        std::vector<float> t(65536);
+        for (uint32_t i = 0; i < 65536; ++i) {
+            const float x = fp16_to_fp32(uint16_t(i));
+            const float g = 0.5f * x * (1.0f + std::tanh(0.79788456080286535587989211986876f * x * (1.0f + 0.044715f * x * x)));
+            t[i] = fp16_to_fp32(fp32_to_fp16(g));
+        }
+        return t;
+    }();
+    return table;
+}
+}  // namespace
+
+void geglu(float* g, const float* u, int64_t n) {
+    const float* t = gelu_table().data();
+    for (int64_t i = 0; i < n; ++i) {
+        const float x = g[i];
+        const float y = x <= -10.0f ? 0.0f : x >= 10.0f ? x : t[fp32_to_fp16(x)];
+        g[i] = y * u[i];
+    }
+}
+
+void softcap(float* x, int64_t n, float c) {
+    const float inv = 1.0f / c;  // as llama.cpp: scale, tanh, scale
+    for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i] * inv) * c;
 }
 
 void softmax(float* x, int64_t n) {

@@ -14,12 +14,32 @@ namespace ember::detail {
 // y = x / sqrt(mean(x^2) + eps) * w   (w may be null: no gain)
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
 
-// Rotates the first n_rot dims of each of n_heads heads (head_dim apart) by position `pos`.
-void rope(float* v, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos, float freq_base,
-          float freq_scale, rope_type type);
+// One kind of rotary position embedding: theta_i = scale · (pos · base^(-2i/n_rot)) / factors[i]
+// (formats.md §6.4; factors: phi3's long/short RoPE, null = 1).
+struct rope_spec {
+    int64_t n_rot = 0;
+    float freq_base = 10000.0f;
+    float freq_scale = 1.0f;
+    rope_type type = rope_type::norm;
+    const float* factors = nullptr;  // (n_rot / 2) or null
+};
+
+// cos and sin of position pos's angles: cs[2i] = cos(theta_i), cs[2i + 1] = sin(theta_i), with
+// theta stepped by repeated multiplication in f32, exactly as llama.cpp does.
+void rope_angles(const rope_spec& r, int32_t pos, float* cs);
+// Rotates the first n_rot dims of each of n_heads heads (head_dim apart) by the angles cs.
+void rope_apply(const rope_spec& r, float* v, int64_t n_heads, int64_t head_dim, const float* cs);
+// Both: rotates by position `pos`.
+void rope(const rope_spec& r, float* v, int64_t n_heads, int64_t head_dim, int32_t pos);
 
 // g = silu(g) * u, elementwise
 void swiglu(float* g, const float* u, int64_t n);
+// g = gelu(g) * u, elementwise, GELU with the tanh approximation computed as llama.cpp's CPU
+// backend does: g rounded to f16 and looked up in a table of f16 results (exact: 0 below -10, g
+// above 10).
+void geglu(float* g, const float* u, int64_t n);
+// x = c · tanh(x / c), elementwise (Gemma's logit soft-capping)
+void softcap(float* x, int64_t n, float c);
 
 // Numerically stable softmax in place.
 void softmax(float* x, int64_t n);

@@ -59,13 +59,16 @@ struct golden_stats {
 // Feeds the reference tokens and checks every top-10 logit (|diff| <= tol), the argmax where the
 // reference's top-2 gap exceeds 2*tol, then free-runs greedy decoding and compares the tokens up
 // to the reference's first near-tie.
+// With from_text, the prompt is first tokenized by the model's own vocabulary (BOS as its metadata
+// says) and must give the reference's prompt tokens.
 inline golden_stats check_golden(const std::string& model_file, const std::string& golden_file, double tol,
-                                 int n_threads = 2) {
+                                 int n_threads = 2, bool from_text = false) {
     const auto m = model::load(shared("models/" + model_file));
     const auto prompts = load_golden(golden_file);
     golden_stats st;
     for (const auto& g : prompts) {
         CAPTURE(g.prompt);
+        if (from_text) REQUIRE(m->vocab().tokenize(g.prompt, true, false) == g.prompt_tokens);
         std::vector<token_id> all = g.prompt_tokens;
         all.insert(all.end(), g.generated.begin(), g.generated.end());
         REQUIRE(g.positions.size() == all.size());

@@ -20,6 +20,27 @@ TEST_CASE("shakespeare-19m F16 matches llama.cpp") {
     CHECK(st.tokens_compared > 0);
 }
 
+// Issue 12: the other architectures (random weights in real layouts; F32 KV as the reference).
+TEST_CASE("synthetic qwen2 (q/k/v biases) matches llama.cpp") {
+    const auto st = test::check_golden("synthetic-qwen2.gguf", "synthetic-qwen2.jsonl", 1e-3);
+    CHECK(st.argmax_checked > 0);
+}
+
+TEST_CASE("synthetic qwen3 (per-head q/k norms) matches llama.cpp") {
+    const auto st = test::check_golden("synthetic-qwen3.gguf", "synthetic-qwen3.jsonl", 1e-3);
+    CHECK(st.argmax_checked > 0);
+}
+
+TEST_CASE("synthetic gemma3 (sliding windows, GELU, post norms) matches llama.cpp") {
+    const auto st = test::check_golden("synthetic-gemma3.gguf", "synthetic-gemma3.jsonl", 1e-3);
+    CHECK(st.argmax_checked > 0);
+}
+
+TEST_CASE("synthetic qwen2 with the real Qwen2 BPE vocabulary matches llama.cpp from the prompt text") {
+    const auto st = test::check_golden("synthetic-qwen2-bpe.gguf", "synthetic-qwen2-bpe.jsonl", 1e-2, 2, /*from_text=*/true);
+    CHECK(st.argmax_checked > 0);
+}
+
 TEST_CASE("logits do not depend on the thread count or on batching") {
     const auto m = model::load(test::shared("models/stories260K.gguf"));
     const std::vector<token_id> toks = {1, 403, 407, 261, 378, 432, 383, 286, 261};

@@ -61,9 +61,13 @@ public:
 
     const model& get_model() const noexcept;
     const context_params& params() const noexcept;
-    int64_t n_ctx() const noexcept;             // KV cache capacity in slots
+    int64_t n_ctx() const noexcept;             // KV cache capacity in slots (of cache(0))
     int64_t n_past(seq_id s = 0) const noexcept;  // next position of sequence s
-    const kv_cache& cache() const noexcept;
+    // The key/value cache of group g. A model whose layers are of one kind has one group; one with
+    // sliding-window and global layers (Gemma 3) has a group per kind, the global layers' first:
+    // the local layers keep a ring of `window` positions, the global ones the whole context.
+    int n_cache_groups() const noexcept;
+    const kv_cache& cache(int g = 0) const;
     memory_usage memory() const noexcept;
 
     // Evaluates `tokens` for sequence `s` at positions n_past(s), n_past(s) + 1, ..., computing

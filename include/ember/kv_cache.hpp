@@ -31,6 +31,13 @@ struct kv_cache_params {
     int64_t window = 0;                     // sliding window W (0 = full attention)
     ggml_type type_k = ggml_type::f16;      // f32, f16 or q8_0
     ggml_type type_v = ggml_type::f16;      // f32, f16 or q8_0
+    // The layers this cache holds, when it holds one kind of a model's layers (Gemma 3: its
+    // local and global layers live in two caches): how many (0 = all of the model's), and their
+    // RoPE, which a shift re-applies (0 = the model's base and scale; factors: none).
+    int64_t n_layer = 0;
+    float rope_freq_base = 0.0f;
+    float rope_freq_scale = 0.0f;
+    std::vector<float> rope_factors;
 };
 
 // The slots of one sequence in increasing position order (ties: increasing slot), with the

@@ -8,8 +8,12 @@
 namespace ember::detail {
 
 namespace {
-constexpr std::array<arch_desc, 1> k_archs{{
+constexpr std::array<arch_desc, 5> k_archs{{
     {"llama", load_llama},
+    {"qwen2", load_qwen2},
+    {"qwen3", load_qwen3},
+    {"gemma3", load_gemma3},
+    {"phi3", load_phi3},
 }};
 }  // namespace
 
