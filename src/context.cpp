@@ -47,7 +47,7 @@ kv_cache_params cache_params(const model_hparams& hp, const context_params& p, i
     // With a window, each sequence needs its last W-1 positions beside a whole batch; a model's
     // window wider than the context needs no more than the context.
     const int64_t ring = w > 0 ? int64_t(p.n_seq_max) * (w - 1) + p.n_batch : p.n_ctx;
-    kp.n_slots = p.window > 0 ? ring : std::min(ring, p.n_ctx);
+    kp.n_slots = p.window > 0 ? ring : p.swa_full ? p.n_ctx : std::min(ring, p.n_ctx);
     kp.type_k = p.type_k;
     kp.type_v = p.type_v;
     return kp;

@@ -26,6 +26,9 @@ struct context_params {
     ggml_type type_v = ggml_type::f16;  // cached values: f32, f16 or q8_0
     bool context_shift = false;  // decode(tokens): shift the cache when full instead of failing
     int64_t n_keep = 0;          // tokens kept at the start on a shift (BOS is always kept)
+    bool swa_full = false;  // a model's sliding-window layers keep the whole context instead of a
+                            // ring of the window (same outputs, more memory; prefixes longer than the
+                            // window stay reusable), like llama.cpp's --swa-full
 };
 
 // A batch of tokens with explicit positions and sequences, for decoding several sequences at
