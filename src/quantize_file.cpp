@@ -10,6 +10,7 @@
 #include "ember/kernels.hpp"
 #include "ember/quant/quantize.hpp"
 #include "ember/quantize_file.hpp"
+#include "arch/arch.hpp"
 #include "quantize_parallel.hpp"
 #include "thread_pool.hpp"
 #include "util.hpp"
@@ -22,19 +23,22 @@ namespace {
 
 constexpr int64_t k_max_layers = 1 << 16;
 
-// The hyperparameters the rules read, checked as the llama loader would check them.
-quant_model_desc read_llama_desc(const gguf_file& f) {
+// The hyperparameters the rules read (`arch` prefixes the keys), checked as the model loader
+// would check them. The rules themselves go by tensor names and these counts only, the same for
+// every architecture ember runs (as llama.cpp's do, falcon and MoE aside).
+quant_model_desc read_model_desc(const gguf_file& f, const std::string& arch) {
     quant_model_desc m;
-    m.n_layer = f.get_int("llama.block_count");
-    if (m.n_layer <= 0 || m.n_layer > k_max_layers) fail(errc::bad_file, "{}: llama.block_count is {}", f.name(), m.n_layer);
-    m.n_head = f.get_int_or_array("llama.attention.head_count", size_t(m.n_layer))[0];
-    m.n_head_kv = f.contains("llama.attention.head_count_kv")
-                      ? f.get_int_or_array("llama.attention.head_count_kv", size_t(m.n_layer))[0]
+    const std::string a = arch + ".";
+    m.n_layer = f.get_int(a + "block_count");
+    if (m.n_layer <= 0 || m.n_layer > k_max_layers) fail(errc::bad_file, "{}: {}block_count is {}", f.name(), a, m.n_layer);
+    m.n_head = f.get_int_or_array(a + "attention.head_count", size_t(m.n_layer))[0];
+    m.n_head_kv = f.contains(a + "attention.head_count_kv")
+                      ? f.get_int_or_array(a + "attention.head_count_kv", size_t(m.n_layer))[0]
                       : m.n_head;
     if (m.n_head <= 0 || m.n_head_kv <= 0 || m.n_head % m.n_head_kv != 0)
         fail(errc::bad_file, "{}: attention head counts {} / {} (KV) are not valid", f.name(), m.n_head, m.n_head_kv);
-    if (f.get_int_opt("llama.expert_count").value_or(0) > 1)
-        fail(errc::unsupported, "{}: mixture-of-experts llama models are not supported by ember's quantize presets", f.name());
+    if (f.get_int_opt(a + "expert_count").value_or(0) > 1)
+        fail(errc::unsupported, "{}: mixture-of-experts models are not supported by ember's quantize presets", f.name());
     for (const auto& t : f.tensors()) {
         if (!t.name.starts_with("blk.")) continue;
         int64_t layer = -1;
@@ -68,10 +72,10 @@ quantize_result quantize_file(const std::filesystem::path& in, const std::filesy
     if (f.get_int_opt("split.count").value_or(1) > 1)
         fail(errc::unsupported, "{}: split model files are not supported; merge the shards first", f.name());
     quant_model_desc desc;
-    if (arch == "llama") desc = read_llama_desc(f);
+    if (detail::find_arch(arch)) desc = read_model_desc(f, arch);
     else if (info(preset->base).quantized)
-        fail(errc::unsupported, "{}: architecture '{}' is not supported by the {} preset (only llama; F32, F16 and BF16 work for any)",
-             f.name(), arch, preset->name);
+        fail(errc::unsupported, "{}: architecture '{}' is not supported by the {} preset (only {}; F32, F16 and BF16 work for any)",
+             f.name(), arch, preset->name, detail::supported_arch_names());
 
     const auto tensors = f.tensors();
     std::vector<quant_tensor_desc> descs;
