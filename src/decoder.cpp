@@ -277,7 +277,7 @@ void decoder_forward(const model::impl& m, std::span<kv_cache> kv, thread_pool& 
     for (int64_t il = 0; il < hp.n_layer; ++il) {
         const layer_hparams& lp = hp.layers[size_t(il)];
         ropes[size_t(lp.kv_group)] = {hp.n_rot, lp.rope_freq_base, lp.rope_freq_scale, hp.rope,
-                                     rope_factors.empty() ? nullptr : rope_factors.data()};
+                                     rope_factors.empty() ? nullptr : rope_factors.data(), hp.rope_attn_factor};
     }
     s.tok_seq.assign(size_t(n), -1);
     std::array<int32_t, k_max_sequences> seq_index;

@@ -191,6 +191,7 @@ void kv_cache::seq_shift(seq_id s, int32_t p0, int32_t p1, int32_t delta) {
         if (c.has(s) && c.pos >= p0 && c.pos < p1 && c.seqs != (uint64_t(1) << s))
             fail(errc::invalid_argument, "seq_shift: position {} of sequence {} is shared with another sequence", c.pos, s);
     const auto& kk = kernels::get(params_.type_k);
+    // A rotation by delta only: the rope.scaling.attn_factor was applied when the key was stored.
     const detail::rope_spec rope{hp_.n_rot, hp_.rope_freq_base, hp_.rope_freq_scale, hp_.rope,
                                  params_.rope_factors.empty() ? nullptr : params_.rope_factors.data()};
     std::vector<float> row(static_cast<size_t>(n_embd_kv_));

@@ -27,8 +27,8 @@ void rope_angles(const rope_spec& r, int32_t pos, float* cs) {
     float theta = float(pos);
     for (int64_t i = 0; i < r.n_rot / 2; ++i) {
         const float t = r.freq_scale * (r.factors ? theta / r.factors[i] : theta);
-        cs[2 * i] = std::cos(t);
-        cs[2 * i + 1] = std::sin(t);
+        cs[2 * i] = std::cos(t) * r.attn_factor;
+        cs[2 * i + 1] = std::sin(t) * r.attn_factor;
         theta *= theta_scale;
     }
 }

@@ -15,13 +15,14 @@ namespace ember::detail {
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
 
 // One kind of rotary position embedding: theta_i = scale · (pos · base^(-2i/n_rot)) / factors[i]
-// (formats.md §6.4; factors: phi3's long/short RoPE, null = 1).
+// (formats.md §6.4; factors: phi3's long/short RoPE, null = 1), rotations scaled by attn_factor.
 struct rope_spec {
     int64_t n_rot = 0;
     float freq_base = 10000.0f;
     float freq_scale = 1.0f;
     rope_type type = rope_type::norm;
     const float* factors = nullptr;  // (n_rot / 2) or null
+    float attn_factor = 1.0f;        // cos and sin scaled by it (rope.scaling.attn_factor, ggml's mscale)
 };
 
 // cos and sin of position pos's angles: cs[2i] = cos(theta_i), cs[2i + 1] = sin(theta_i), with

@@ -1,4 +1,4 @@
-// make_random_model: a llama GGUF with seeded random weights, quantized tensor by tensor.
+// make_random_model: a GGUF of one of ember's architectures with seeded random weights, quantized tensor by tensor.
 #include "ember/random_model.hpp"
 
 #include <algorithm>
@@ -19,13 +19,25 @@ using detail::fail;
 
 namespace {
 
-constexpr std::array<random_model_preset, 3> k_presets{{
+constexpr std::array<random_model_preset, 11> k_presets{{
     // TinyLlama-1.1B: grouped-query attention with 8 query heads per KV head.
     {"tinyllama-1.1b", {2048, 22, 32, 4, 5632, 32000, 2048}},
     // Llama-2-7B: full multi-head attention.
     {"llama-7b", {4096, 32, 32, 32, 11008, 32000, 4096}},
+    // Qwen2.5-1.5B: 6 query heads per KV head, q/k/v biases, tied output (real vocab 151 936).
+    {"qwen2.5-1.5b", {1536, 28, 12, 2, 8960, 0, 32768, "qwen2", 0, true, 1e6f}},
+    // Qwen3-1.7B: head size 128 given explicitly, q/k norms, tied output.
+    {"qwen3-1.7b", {2048, 28, 16, 8, 6144, 0, 40960, "qwen3", 128, true, 1e6f}},
+    // Gemma-3-1B: one KV head of size 256, window 512 on five of every six layers (real vocab 262 144).
+    {"gemma3-1b", {1152, 26, 4, 1, 6912, 0, 32768, "gemma3", 256, true, 1e6f, 512, 6}},
+    // Phi-3-mini-4k: full multi-head attention, fused projections (real vocab 32 064).
+    {"phi3-mini", {3072, 32, 32, 32, 8192, 0, 4096, "phi3"}},
     // Small enough for unit tests; the vocabulary decides n_vocab.
     {"tiny", {256, 2, 4, 2, 768, 0, 256}},
+    {"tiny-qwen2", {256, 2, 4, 2, 768, 0, 256, "qwen2", 0, true, 1e6f}},
+    {"tiny-qwen3", {256, 2, 4, 2, 768, 0, 256, "qwen3", 64, false, 1e6f}},
+    {"tiny-gemma3", {256, 4, 4, 1, 768, 0, 256, "gemma3", 128, true, 1e6f, 16, 3}},
+    {"tiny-phi3", {256, 2, 4, 4, 768, 0, 4096, "phi3"}},
 }};
 
 uint64_t mix64(uint64_t z) {
@@ -57,21 +69,43 @@ struct tensor_spec {
     bool is_norm;
 };
 
-std::vector<tensor_spec> llama_tensors(const random_model_shape& s, bool tied) {
-    const int64_t d = s.n_embd, kv = s.n_embd / s.n_head * s.n_head_kv;
+int64_t head_dim(const random_model_shape& s) { return s.head_dim > 0 ? s.head_dim : s.n_embd / s.n_head; }
+
+// The tensors of the shape's architecture, in the order llama.cpp's converters write them.
+std::vector<tensor_spec> model_tensors(const random_model_shape& s, bool tied) {
+    const int64_t d = s.n_embd, hd = head_dim(s), nq = hd * s.n_head, kv = hd * s.n_head_kv;
+    const std::string_view a = s.arch;
+    const bool biases = a == "qwen2", qk_norm = a == "qwen3" || a == "gemma3", post_norms = a == "gemma3", fused = a == "phi3";
     std::vector<tensor_spec> t;
     t.push_back({"token_embd.weight", {d, s.n_vocab}, false});
     for (int64_t i = 0; i < s.n_layer; ++i) {
         const std::string p = "blk." + std::to_string(i) + ".";
         t.push_back({p + "attn_norm.weight", {d}, true});
-        t.push_back({p + "attn_q.weight", {d, d}, false});
-        t.push_back({p + "attn_k.weight", {d, kv}, false});
-        t.push_back({p + "attn_v.weight", {d, kv}, false});
-        t.push_back({p + "attn_output.weight", {d, d}, false});
+        if (fused) {
+            t.push_back({p + "attn_qkv.weight", {d, nq + 2 * kv}, false});
+        } else {
+            t.push_back({p + "attn_q.weight", {d, nq}, false});
+            if (biases) t.push_back({p + "attn_q.bias", {nq}, false});
+            t.push_back({p + "attn_k.weight", {d, kv}, false});
+            if (biases) t.push_back({p + "attn_k.bias", {kv}, false});
+            t.push_back({p + "attn_v.weight", {d, kv}, false});
+            if (biases) t.push_back({p + "attn_v.bias", {kv}, false});
+        }
+        if (qk_norm) {
+            t.push_back({p + "attn_q_norm.weight", {hd}, true});
+            t.push_back({p + "attn_k_norm.weight", {hd}, true});
+        }
+        t.push_back({p + "attn_output.weight", {nq, d}, false});
+        if (post_norms) t.push_back({p + "post_attention_norm.weight", {d}, true});
         t.push_back({p + "ffn_norm.weight", {d}, true});
-        t.push_back({p + "ffn_gate.weight", {d, s.n_ff}, false});
-        t.push_back({p + "ffn_up.weight", {d, s.n_ff}, false});
+        if (fused) {
+            t.push_back({p + "ffn_up.weight", {d, 2 * s.n_ff}, false});
+        } else {
+            t.push_back({p + "ffn_gate.weight", {d, s.n_ff}, false});
+            t.push_back({p + "ffn_up.weight", {d, s.n_ff}, false});
+        }
         t.push_back({p + "ffn_down.weight", {s.n_ff, d}, false});
+        if (post_norms) t.push_back({p + "post_ffw_norm.weight", {d}, true});
     }
     t.push_back({"output_norm.weight", {d}, true});
     if (!tied) t.push_back({"output.weight", {d, s.n_vocab}, false});
@@ -89,8 +123,16 @@ void validate(const random_model_shape& s) {
     check(s.n_ff, 1 << 18, "n_ff");
     check(s.n_vocab, 1 << 22, "n_vocab");
     check(s.n_ctx, 1 << 24, "n_ctx");
-    if (s.n_embd % s.n_head != 0) fail(errc::invalid_argument, "random model: n_embd {} is not a multiple of n_head {}", s.n_embd, s.n_head);
-    if ((s.n_embd / s.n_head) % 2 != 0) fail(errc::invalid_argument, "random model: the head size {} must be even for RoPE", s.n_embd / s.n_head);
+    if (s.head_dim < 0 || s.head_dim > 1024) fail(errc::invalid_argument, "random model: head_dim is {} (must be 0..1024)", s.head_dim);
+    if (s.head_dim == 0 && s.n_embd % s.n_head != 0)
+        fail(errc::invalid_argument, "random model: n_embd {} is not a multiple of n_head {}", s.n_embd, s.n_head);
+    if (head_dim(s) % 2 != 0) fail(errc::invalid_argument, "random model: the head size {} must be even for RoPE", head_dim(s));
+    if (s.arch != "llama" && s.arch != "qwen2" && s.arch != "qwen3" && s.arch != "gemma3" && s.arch != "phi3")
+        fail(errc::invalid_argument, "random model: architecture '{}' is not one of llama, qwen2, qwen3, gemma3, phi3", s.arch);
+    if (s.sliding_window < 0 || s.sliding_window > s.n_ctx || (s.sliding_window > 0 && s.arch != "gemma3"))
+        fail(errc::invalid_argument, "random model: sliding_window {} (gemma3 only, at most n_ctx)", s.sliding_window);
+    if (s.swa_pattern < 0 || s.swa_pattern > s.n_layer + 1)
+        fail(errc::invalid_argument, "random model: swa_pattern {} (must be 0..n_layer + 1)", s.swa_pattern);
     if (s.n_head % s.n_head_kv != 0)
         fail(errc::invalid_argument, "random model: n_head {} is not a multiple of n_head_kv {}", s.n_head, s.n_head_kv);
 }
@@ -126,24 +168,34 @@ quantize_result make_random_model(const std::filesystem::path& out, const random
     validate(s);
 
     gguf_writer w;
-    w.set_string("general.architecture", "llama");
+    const std::string a = std::string(s.arch) + ".";
+    w.set_string("general.architecture", std::string(s.arch));
     w.set_string("general.name", opt.name);
-    w.set_u32("llama.context_length", uint32_t(s.n_ctx));
-    w.set_u32("llama.embedding_length", uint32_t(s.n_embd));
-    w.set_u32("llama.block_count", uint32_t(s.n_layer));
-    w.set_u32("llama.feed_forward_length", uint32_t(s.n_ff));
-    w.set_u32("llama.attention.head_count", uint32_t(s.n_head));
-    w.set_u32("llama.attention.head_count_kv", uint32_t(s.n_head_kv));
-    w.set_u32("llama.rope.dimension_count", uint32_t(s.n_embd / s.n_head));
-    w.set_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-    w.set_f32("llama.rope.freq_base", 10000.0f);
-    w.set_u32("llama.vocab_size", uint32_t(s.n_vocab));
+    w.set_u32(a + "context_length", uint32_t(s.n_ctx));
+    w.set_u32(a + "embedding_length", uint32_t(s.n_embd));
+    w.set_u32(a + "block_count", uint32_t(s.n_layer));
+    w.set_u32(a + "feed_forward_length", uint32_t(s.n_ff));
+    w.set_u32(a + "attention.head_count", uint32_t(s.n_head));
+    w.set_u32(a + "attention.head_count_kv", uint32_t(s.n_head_kv));
+    if (s.head_dim > 0) {
+        w.set_u32(a + "attention.key_length", uint32_t(s.head_dim));
+        w.set_u32(a + "attention.value_length", uint32_t(s.head_dim));
+    }
+    w.set_u32(a + "rope.dimension_count", uint32_t(head_dim(s)));
+    w.set_f32(a + "attention.layer_norm_rms_epsilon", s.arch == "gemma3" ? 1e-6f : 1e-5f);
+    w.set_f32(a + "rope.freq_base", s.rope_freq_base);
+    if (s.sliding_window > 0) {
+        w.set_u32(a + "attention.sliding_window", uint32_t(s.sliding_window));
+        if (s.swa_pattern > 0) w.set_u32(a + "attention.sliding_window_pattern", uint32_t(s.swa_pattern));
+        w.set_f32(a + "rope.freq_base_swa", 10000.0f);
+    }
+    w.set_u32(a + "vocab_size", uint32_t(s.n_vocab));
     for (const auto& kv : vf.metadata())
         if (kv.key.starts_with("tokenizer.")) w.set(kv.key, kv.value);
     w.set_u32("general.quantization_version", 2);
     w.set_u32("general.file_type", preset->file_type);
 
-    const auto specs = llama_tensors(s, opt.tied_output);
+    const auto specs = model_tensors(s, opt.tied_output || s.tied_output);
     std::vector<quant_tensor_desc> descs;
     descs.reserve(specs.size());
     for (const auto& t : specs) descs.push_back({t.name, t.ne, ggml_type::f32});

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -28,8 +29,8 @@ struct golden_prompt {
     std::vector<position> positions;
 };
 
-inline std::vector<golden_prompt> load_golden(const std::string& file) {
-    std::ifstream in(shared("golden/" + file));
+inline std::vector<golden_prompt> load_golden_file(const std::filesystem::path& file) {
+    std::ifstream in(file);
     std::vector<golden_prompt> out;
     std::string line;
     while (std::getline(in, line)) {
@@ -50,6 +51,7 @@ inline std::vector<golden_prompt> load_golden(const std::string& file) {
     REQUIRE_MESSAGE(!out.empty(), "no prompts in " << file);
     return out;
 }
+inline std::vector<golden_prompt> load_golden(const std::string& file) { return load_golden_file(shared("golden/" + file)); }
 
 struct golden_stats {
     double max_err = 0;
@@ -61,10 +63,11 @@ struct golden_stats {
 // to the reference's first near-tie.
 // With from_text, the prompt is first tokenized by the model's own vocabulary (BOS as its metadata
 // says) and must give the reference's prompt tokens.
-inline golden_stats check_golden(const std::string& model_file, const std::string& golden_file, double tol,
-                                 int n_threads = 2, bool from_text = false) {
-    const auto m = model::load(shared("models/" + model_file));
-    const auto prompts = load_golden(golden_file);
+inline golden_stats check_golden_at(const std::filesystem::path& model_path, const std::filesystem::path& golden_path, double tol,
+                                    int n_threads = 2, bool from_text = false) {
+    const std::string model_file = model_path.filename().string();
+    const auto m = model::load(model_path);
+    const auto prompts = load_golden_file(golden_path);
     golden_stats st;
     for (const auto& g : prompts) {
         CAPTURE(g.prompt);
@@ -110,6 +113,11 @@ inline golden_stats check_golden(const std::string& model_file, const std::strin
     MESSAGE(fmt::format("{}: {} positions, max |logit diff| {:.2e}, argmax checked at {}, {} greedy tokens matched",
                         model_file, st.positions, st.max_err, st.argmax_checked, st.tokens_compared));
     return st;
+}
+
+inline golden_stats check_golden(const std::string& model_file, const std::string& golden_file, double tol, int n_threads = 2,
+                                 bool from_text = false) {
+    return check_golden_at(shared("models/" + model_file), shared("golden/" + golden_file), tol, n_threads, from_text);
 }
 
 }  // namespace ember::test

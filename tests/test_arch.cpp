@@ -8,6 +8,8 @@
 #include <cmath>
 
 #include "common.hpp"
+#include "ember/random_model.hpp"
+#include "golden.hpp"
 #include "ember/context.hpp"
 #include "ember/model.hpp"
 
@@ -33,6 +35,25 @@ context_params f32_params(int64_t n_ctx, int64_t n_batch) {
 }  // namespace
 
 TEST_SUITE("arch") {
+
+// Small models of each architecture made by ember's own generator (seeded, the same on every
+// platform), against llama.cpp's logits for them (tests/data/golden/*.jsonl, written by a
+// llama.cpp build outside the repo with the method of ../shared/golden/README.md). phi3 has no
+// shared reference model; qwen2 (tied), qwen3 (explicit key_length) and gemma3 (4 layers, window
+// 16) cover shapes the shared synthetic models do not.
+TEST_CASE("tiny models of every new architecture match llama.cpp") {
+    for (const std::string name : {"tiny-phi3", "tiny-qwen2", "tiny-qwen3", "tiny-gemma3"}) {
+        CAPTURE(name);
+        const auto* preset = find_random_model_preset(name);
+        REQUIRE(preset != nullptr);
+        const auto path = std::filesystem::path(EMBER_TEST_TMP_DIR) / (name + ".gguf");
+        make_random_model(path, {.shape = preset->shape, .name = "tiny-random", .type = "F32", .seed = 0,
+                                 .vocab = test::shared("models/stories260K.gguf"), .n_threads = 2});
+        const auto st = test::check_golden_at(path, std::filesystem::path(EMBER_SOURCE_DIR) / "tests/data/golden" / (name + ".jsonl"), 1e-3);
+        CHECK(st.argmax_checked > 0);
+        std::filesystem::remove(path);
+    }
+}
 
 TEST_CASE("gemma3: the model's layers make two cache groups, global first") {
     const auto m = gemma3();

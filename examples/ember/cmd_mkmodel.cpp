@@ -15,14 +15,22 @@ namespace {
 
 constexpr const char* k_help = R"(usage: ember mkmodel --preset NAME --type TYPE -o OUT.gguf --vocab VOCAB.gguf [options]
 
-Writes a llama-architecture model with seeded random weights (deterministic for a seed),
-quantized by ember's quantizer with TYPE's per-tensor mix, one tensor at a time. The tokenizer
+Writes a model of the preset's architecture (llama, qwen2, qwen3, gemma3 or phi3) with seeded
+random weights (deterministic for a seed), quantized by ember's quantizer with TYPE's per-tensor
+mix, one tensor at a time. The tokenizer
 is copied from VOCAB (e.g. ggml-vocab-llama-spm.gguf). For tests and benchmarks: the model
 produces no meaningful text.
 
   --preset NAME            tinyllama-1.1b (dim 2048, 22 layers, 32/4 heads, ffn 5632, vocab 32000)
                            llama-7b (dim 4096, 32 layers, 32/32 heads, ffn 11008, vocab 32000)
+                           qwen2.5-1.5b (qwen2: dim 1536, 28 layers, 12/2 heads, ffn 8960, tied)
+                           qwen3-1.7b (qwen3: dim 2048, 28 layers, 16/8 heads of 128, ffn 6144, tied)
+                           gemma3-1b (gemma3: dim 1152, 26 layers, 4/1 heads of 256, ffn 6912,
+                             window 512 on 5 of 6 layers, tied)
+                           phi3-mini (phi3: dim 3072, 32 layers, 32/32 heads, ffn 8192, fused)
+                           (these four take the vocabulary's size, e.g. ggml-vocab-qwen2.gguf)
                            tiny (dim 256, 2 layers, 4/2 heads, ffn 768, the vocabulary's size)
+                           tiny-qwen2, tiny-qwen3, tiny-gemma3, tiny-phi3 (the same, per architecture)
   --type TYPE              F32, F16, BF16, Q8_0, Q4_K_M, Q4_K_S, Q3_K_M or Q2_K (default F32)
   -o, --output FILE        the model to write
   --vocab FILE             GGUF file whose tokenizer.* metadata is copied

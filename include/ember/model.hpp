@@ -58,6 +58,7 @@ struct model_hparams {
     float rms_eps = 1e-5f;      // {arch}.attention.layer_norm_rms_epsilon
     float rope_freq_base = 10000.0f;
     float rope_freq_scale = 1.0f;  // 1 / {arch}.rope.scaling.factor (linear scaling)
+    float rope_attn_factor = 1.0f;  // {arch}.rope.scaling.attn_factor: RoPE's cos and sin scaled by it (phi3 128k)
     rope_type rope = rope_type::norm;
     bool tied_output = false;   // output.weight absent: the output projection is token_embd
 

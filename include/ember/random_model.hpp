@@ -27,7 +27,15 @@ struct random_model_shape {
     int64_t n_head_kv = 0;
     int64_t n_ff = 0;
     int64_t n_vocab = 0;  // 0 = the vocabulary file's size
-    int64_t n_ctx = 0;    // llama.context_length
+    int64_t n_ctx = 0;    // {arch}.context_length
+    // The architecture and its features (src/arch/): llama, qwen2 (q/k/v biases), qwen3 (q/k
+    // norms), gemma3 (q/k and post norms, sliding windows), phi3 (fused qkv and gate+up).
+    std::string_view arch = "llama";
+    int64_t head_dim = 0;          // 0 = n_embd / n_head; else written as attention.key_length
+    bool tied_output = false;      // no output.weight
+    float rope_freq_base = 10000.0f;
+    int64_t sliding_window = 0;    // gemma3: attention.sliding_window (0 = none)
+    int64_t swa_pattern = 0;       // gemma3: attention.sliding_window_pattern
 };
 
 struct random_model_preset {
@@ -35,7 +43,9 @@ struct random_model_preset {
     random_model_shape shape;
 };
 
-// tinyllama-1.1b, llama-7b and tiny (dim 256, 2 layers, for tests).
+// tinyllama-1.1b, llama-7b, qwen2.5-1.5b, qwen3-1.7b, gemma3-1b, phi3-mini (real shapes; the
+// vocabulary file decides n_vocab for all but the llama ones) and tiny, tiny-qwen2, tiny-qwen3,
+// tiny-gemma3, tiny-phi3 (dim 256, 2-4 layers, for tests).
 std::span<const random_model_preset> random_model_presets() noexcept;
 const random_model_preset* find_random_model_preset(std::string_view name) noexcept;  // case-insensitive
 
@@ -45,7 +55,7 @@ struct random_model_options {
     std::string type = "F32";      // a quant_presets() name
     uint64_t seed = 0;
     std::filesystem::path vocab;   // a GGUF holding tokenizer.ggml.* (its tensors are ignored)
-    bool tied_output = false;      // no output.weight: the output projection is token_embd
+    bool tied_output = false;      // no output.weight: the output projection is token_embd (or the shape's)
     int n_threads = 0;             // 0 = all hardware threads
     std::function<bool(const quantize_progress&)> progress = nullptr;  // as for quantize_file
 };

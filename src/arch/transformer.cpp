@@ -118,6 +118,9 @@ void load_transformer(model::impl& m, const log_fn& log, const arch_traits& t) {
     hp.rope_freq_scale = (factor && *factor != 0.0f && !longrope) ? 1.0f / *factor : 1.0f;
     if (!(hp.rope_freq_scale > 0.0f) || !std::isfinite(hp.rope_freq_scale))
         fail(errc::bad_file, "{}: rope scaling factor is invalid", f.name());
+    hp.rope_attn_factor = f.get_f32_opt(a + "rope.scaling.attn_factor").value_or(1.0f);
+    if (!(hp.rope_attn_factor > 0.0f) || !std::isfinite(hp.rope_attn_factor))
+        fail(errc::bad_file, "{}: {}rope.scaling.attn_factor {} must be positive", f.name(), a, hp.rope_attn_factor);
     hp.n_ctx_orig = f.get_int_opt(a + "rope.scaling.original_context_length").value_or(hp.n_ctx_train);
     if (hp.n_ctx_orig <= 0) fail(errc::bad_file, "{}: {}rope.scaling.original_context_length {} must be positive", f.name(), a, hp.n_ctx_orig);
     if (f.contains("rope_freqs.weight"))
@@ -147,7 +150,7 @@ void load_transformer(model::impl& m, const log_fn& log, const arch_traits& t) {
                  hp.n_ctx_train);
         if (hp.sliding_window > 0) {
             local = swa_layers(f, a + "attention.sliding_window_pattern", hp.n_layer, t.default_swa_pattern, hp.swa_pattern);
-            base_swa = f.get_f32_opt(a + "rope.freq_base_swa").value_or(hp.rope_freq_base);
+            base_swa = f.get_f32_opt(a + "rope.freq_base_swa").value_or(10000.0f);  // llama.cpp's default, not the global base
             if (!(base_swa > 1.0f) || !std::isfinite(base_swa)) fail(errc::bad_file, "{}: {}rope.freq_base_swa {} must be > 1", f.name(), a, base_swa);
         }
     }
