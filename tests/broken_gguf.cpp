@@ -576,6 +576,7 @@ std::vector<named_file> valid_samples() {
     out.push_back({"every-value-v3", encode(every_value_raw(3))});
     out.push_back({"every-value-v2", encode(every_value_raw(2))});
     out.push_back({"tiny-llama", tiny_llama_gguf()});
+    for (const char* arch : {"qwen2", "qwen3", "gemma3", "phi3"}) out.push_back({std::string("tiny-") + arch, tiny_arch_gguf(arch)});
     return out;
 }
 

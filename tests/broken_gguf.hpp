@@ -132,7 +132,20 @@ namespace ember::test {
     X(model, missing_layer_tensor)                                                               \
     X(model, tensor_shape_mismatch)                                                              \
     X(model, token_embd_vocab_mismatch)                                                          \
-    X(model, norm_wrong_rank)
+    X(model, norm_wrong_rank)                                                                    \
+    /* model level, the other architectures (tiny qwen2 / qwen3 / gemma3 / phi3 models) */        \
+    X(model, qwen2_missing_bias)                                                                 \
+    X(model, qwen2_ffn_array_wrong_length)                                                       \
+    X(model, qwen3_q_norm_wrong_shape)                                                           \
+    X(model, qwen3_head_count_kv_not_divisor)                                                    \
+    X(model, gemma3_pattern_zero)                                                                \
+    X(model, gemma3_pattern_array_wrong_length)                                                  \
+    X(model, gemma3_window_larger_than_context)                                                  \
+    X(model, gemma3_post_norm_wrong_shape)                                                       \
+    X(model, gemma3_missing_post_norm)                                                           \
+    X(model, phi3_qkv_wrong_shape)                                                               \
+    X(model, phi3_up_not_fused)                                                                  \
+    X(model, phi3_rope_factors_wrong_length)
 
 enum class broken_level { container, model };
 
@@ -177,6 +190,8 @@ std::vector<std::byte> small_valid_gguf(uint32_t version = 3);
 // 32 SPM tokens, f32 weights with deterministic pseudo-random values), written with the real
 // gguf_writer. The model-level classes are this file with one thing changed.
 std::vector<std::byte> tiny_llama_gguf();
+// The same tiny model for another architecture ember runs (qwen2, qwen3, gemma3, phi3): valid.
+std::vector<std::byte> tiny_arch_gguf(const std::string& arch);
 
 // ---- the low-level byte builder the container classes are written with ----
 

@@ -42,21 +42,29 @@ std::vector<std::string> tiny_vocab() {
             "on", "at", "en", "nd", "\xe2\x96\x81o", "\xe2\x96\x81s", "\xe2\x96\x81w", "\xe2\x96\x81t"};
 }
 
-tiny_model tiny_llama_model() {
+// The tiny model of an architecture: llama's layout plus what the architecture adds (qwen2's
+// q/k/v biases, qwen3's and gemma3's q/k norms, gemma3's post norms and windows, phi3's fused
+// projections), in the form src/arch/ reads.
+tiny_model tiny_model_of(const std::string& arch = "llama") {
     tiny_model m;
     auto& w = m.w;
-    w.set_string("general.architecture", "llama");
-    w.set_string("general.name", "tiny-llama");
+    const std::string a = arch + ".";
+    w.set_string("general.architecture", arch);
+    w.set_string("general.name", "tiny-" + arch);
     w.set_u32("general.file_type", 0);
-    w.set_u32("llama.context_length", k_ctx);
-    w.set_u32("llama.embedding_length", k_embd);
-    w.set_u32("llama.block_count", k_layer);
-    w.set_u32("llama.feed_forward_length", k_ff);
-    w.set_u32("llama.attention.head_count", k_head);
-    w.set_u32("llama.attention.head_count_kv", k_head_kv);
-    w.set_u32("llama.rope.dimension_count", k_head_dim);
-    w.set_f32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-    w.set_f32("llama.rope.freq_base", 10000.0f);
+    w.set_u32(a + "context_length", k_ctx);
+    w.set_u32(a + "embedding_length", k_embd);
+    w.set_u32(a + "block_count", k_layer);
+    w.set_u32(a + "feed_forward_length", k_ff);
+    w.set_u32(a + "attention.head_count", k_head);
+    w.set_u32(a + "attention.head_count_kv", k_head_kv);
+    w.set_u32(a + "rope.dimension_count", k_head_dim);
+    w.set_f32(a + "attention.layer_norm_rms_epsilon", 1e-5f);
+    w.set_f32(a + "rope.freq_base", 10000.0f);
+    if (arch == "gemma3") {
+        w.set_u32(a + "attention.sliding_window", 16);
+        w.set_u32(a + "attention.sliding_window_pattern", 2);
+    }
     w.set_string("tokenizer.ggml.model", "llama");
     const auto vocab = tiny_vocab();
     std::vector<float> scores(vocab.size());
@@ -73,19 +81,41 @@ tiny_model tiny_llama_model() {
     w.set_bool("tokenizer.ggml.add_bos_token", true);
     w.set_bool("tokenizer.ggml.add_eos_token", false);
 
-    const int64_t e = k_embd, kv = k_head_kv * k_head_dim;
+    const int64_t e = k_embd, kv = k_head_kv * k_head_dim, hd = k_head_dim;
+    const bool fused = arch == "phi3", biases = arch == "qwen2", qk_norm = arch == "qwen3" || arch == "gemma3",
+               post_norms = arch == "gemma3";
     m.tensors = {{"token_embd.weight", {e, k_vocab}}, {"output_norm.weight", {e}}, {"output.weight", {e, k_vocab}}};
     for (uint32_t l = 0; l < k_layer; ++l) {
         const auto n = [&](const char* what) { return fmt::format("blk.{}.{}.weight", l, what); };
+        const auto b = [&](const char* what) { return fmt::format("blk.{}.{}.bias", l, what); };
         m.tensors.push_back({n("attn_norm"), {e}});
-        m.tensors.push_back({n("attn_q"), {e, e}});
-        m.tensors.push_back({n("attn_k"), {e, kv}});
-        m.tensors.push_back({n("attn_v"), {e, kv}});
+        if (fused) {
+            m.tensors.push_back({n("attn_qkv"), {e, e + 2 * kv}});
+        } else {
+            m.tensors.push_back({n("attn_q"), {e, e}});
+            m.tensors.push_back({n("attn_k"), {e, kv}});
+            m.tensors.push_back({n("attn_v"), {e, kv}});
+        }
+        if (biases) {
+            m.tensors.push_back({b("attn_q"), {e}});
+            m.tensors.push_back({b("attn_k"), {kv}});
+            m.tensors.push_back({b("attn_v"), {kv}});
+        }
+        if (qk_norm) {
+            m.tensors.push_back({n("attn_q_norm"), {hd}});
+            m.tensors.push_back({n("attn_k_norm"), {hd}});
+        }
         m.tensors.push_back({n("attn_output"), {e, e}});
+        if (post_norms) m.tensors.push_back({n("post_attention_norm"), {e}});
         m.tensors.push_back({n("ffn_norm"), {e}});
-        m.tensors.push_back({n("ffn_gate"), {e, k_ff}});
-        m.tensors.push_back({n("ffn_up"), {e, k_ff}});
+        if (fused) {
+            m.tensors.push_back({n("ffn_up"), {e, 2 * k_ff}});
+        } else {
+            m.tensors.push_back({n("ffn_gate"), {e, k_ff}});
+            m.tensors.push_back({n("ffn_up"), {e, k_ff}});
+        }
         m.tensors.push_back({n("ffn_down"), {k_ff, e}});
+        if (post_norms) m.tensors.push_back({n("post_ffw_norm"), {e}});
     }
     return m;
 }
@@ -114,16 +144,18 @@ std::vector<std::byte> write(tiny_model& m) {
     return m.w.write_to_memory();
 }
 
-broken_file edited(const std::function<void(tiny_model&)>& edit, std::vector<std::string> expect) {
-    auto m = tiny_llama_model();
+broken_file edited(const std::function<void(tiny_model&)>& edit, std::vector<std::string> expect, const std::string& arch = "llama") {
+    auto m = tiny_model_of(arch);
     edit(m);
     return {write(m), std::move(expect)};
 }
 
 }  // namespace
 
-std::vector<std::byte> tiny_llama_gguf() {
-    auto m = tiny_llama_model();
+std::vector<std::byte> tiny_llama_gguf() { return tiny_arch_gguf("llama"); }
+
+std::vector<std::byte> tiny_arch_gguf(const std::string& arch) {
+    auto m = tiny_model_of(arch);
     return write(m);
 }
 
@@ -209,6 +241,49 @@ broken_file make_model_broken(broken_kind k) {
         case token_embd_vocab_mismatch:
             return edited([](tiny_model& m) { m.tensor("token_embd.weight").ne = {k_embd, k_vocab - 1}; }, {"token_embd.weight"});
         case norm_wrong_rank: return edited([](tiny_model& m) { m.tensor("output_norm.weight").ne = {k_embd, 2}; }, {"output_norm.weight"});
+        // The other architectures (issue 12).
+        case qwen2_missing_bias: return edited([](tiny_model& m) { m.drop("blk.1.attn_k.bias"); }, {"blk.1.attn_k.bias"}, "qwen2");
+        case qwen2_ffn_array_wrong_length:
+            return edited(
+                [](tiny_model& m) {
+                    const int32_t per_layer[] = {int32_t(k_ff), int32_t(k_ff), int32_t(k_ff)};
+                    m.w.set("qwen2.feed_forward_length", gguf_value::from_array<int32_t>(per_layer));
+                },
+                {"qwen2.feed_forward_length"}, "qwen2");
+        case qwen3_q_norm_wrong_shape:
+            return edited([](tiny_model& m) { m.tensor("blk.0.attn_q_norm.weight").ne = {k_embd}; }, {"blk.0.attn_q_norm.weight"}, "qwen3");
+        case qwen3_head_count_kv_not_divisor:
+            return edited([](tiny_model& m) { m.w.set_u32("qwen3.attention.head_count_kv", 3); }, {"qwen3.attention.head_count_kv"}, "qwen3");
+        case gemma3_pattern_zero:
+            return edited([](tiny_model& m) { m.w.set_u32("gemma3.attention.sliding_window_pattern", 0); },
+                          {"gemma3.attention.sliding_window_pattern"}, "gemma3");
+        case gemma3_pattern_array_wrong_length:
+            return edited(
+                [](tiny_model& m) {
+                    const std::vector<std::byte> per_layer = {std::byte{1}, std::byte{0}, std::byte{1}};  // three bools, two layers
+                    m.w.set("gemma3.attention.sliding_window_pattern", gguf_value::from_raw_array(gguf_type::boolean, per_layer));
+                },
+                {"gemma3.attention.sliding_window_pattern"}, "gemma3");
+        case gemma3_window_larger_than_context:
+            return edited([](tiny_model& m) { m.w.set_u32("gemma3.attention.sliding_window", k_ctx + 1); },
+                          {"gemma3.attention.sliding_window"}, "gemma3");
+        case gemma3_post_norm_wrong_shape:
+            return edited([](tiny_model& m) { m.tensor("blk.1.post_ffw_norm.weight").ne = {k_embd + 1}; }, {"blk.1.post_ffw_norm.weight"},
+                          "gemma3");
+        case gemma3_missing_post_norm:
+            return edited([](tiny_model& m) { m.drop("blk.0.post_attention_norm.weight"); }, {"blk.0.post_attention_norm.weight"}, "gemma3");
+        case phi3_qkv_wrong_shape:
+            return edited([](tiny_model& m) { m.tensor("blk.0.attn_qkv.weight").ne = {k_embd, k_embd + k_head_kv * k_head_dim}; },
+                          {"blk.0.attn_qkv.weight"}, "phi3");
+        case phi3_up_not_fused:
+            return edited([](tiny_model& m) { m.tensor("blk.1.ffn_up.weight").ne = {k_embd, k_ff}; }, {"blk.1.ffn_up.weight"}, "phi3");
+        case phi3_rope_factors_wrong_length:
+            return edited(
+                [](tiny_model& m) {
+                    m.tensors.push_back({"rope_factors_long.weight", {k_head_dim / 2 + 1}});
+                    m.tensors.push_back({"rope_factors_short.weight", {k_head_dim / 2}});
+                },
+                {"rope_factors_long.weight"}, "phi3");
         default: break;
     }
     throw std::logic_error(fmt::format("broken_gguf: no model generator for class {}", int(k)));
