@@ -1,11 +1,17 @@
-// ember info -m MODEL: the container's metadata (arrays summarized) and a tensor table.
+// ember info -m MODEL: the container's metadata (arrays summarized), a tensor table, and what
+// ember makes of the model: its architecture's shape and features.
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <string_view>
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "ember/error.hpp"
 #include "ember/gguf.hpp"
+#include "ember/model.hpp"
 
 namespace ember::cli {
 
@@ -36,6 +42,38 @@ std::string printable(std::string_view s, size_t max_len = 120) {
 }
 
 }  // namespace
+
+// The model as ember's loader reads it: shape, then the architecture's features by name.
+std::string model_summary(const model& m) {
+    const model_hparams& hp = m.hparams();
+    std::string s = fmt::format("model: {}, {} layers, dim {}, {} heads ({} KV) of size {}, ffn {}, vocab {} ({}), context {}\n",
+                                hp.arch, hp.n_layer, hp.n_embd, hp.n_head, hp.n_head_kv, hp.head_dim, hp.n_ff, hp.n_vocab,
+                                m.vocab().kind() == tokenizer_kind::bpe ? "byte-level BPE" : "SentencePiece", hp.n_ctx_train);
+    std::vector<std::string> f;
+    f.push_back(fmt::format("RoPE {} base {:g}{}", hp.rope == rope_type::neox ? "neox" : "norm", hp.rope_freq_base,
+                            hp.rope_freq_scale != 1.0f ? fmt::format(" scale {:g}", hp.rope_freq_scale) : ""));
+    if (hp.sliding_window > 0) {
+        const auto n_local = std::count_if(hp.layers.begin(), hp.layers.end(), [](const layer_hparams& l) { return l.window > 0; });
+        const auto local = std::find_if(hp.layers.begin(), hp.layers.end(), [](const layer_hparams& l) { return l.window > 0; });
+        f.push_back(fmt::format("sliding window {} on {} of {} layers ({}; local RoPE base {:g})", hp.sliding_window, n_local,
+                                hp.n_layer, hp.swa_pattern > 0 ? fmt::format("pattern {}", hp.swa_pattern) : "per-layer flags",
+                                local != hp.layers.end() ? local->rope_freq_base : hp.rope_freq_base));
+    }
+    if (hp.qkv_bias) f.push_back("q/k/v biases");
+    if (hp.qk_norm) f.push_back("q/k norms");
+    if (hp.post_norms) f.push_back("post-attention and post-FFN norms");
+    f.push_back(hp.ffn_act == ffn_activation::gelu_tanh ? "GELU (tanh) gate" : "SiLU gate");
+    if (hp.fused_qkv) f.push_back("fused attn_qkv");
+    if (hp.fused_gate_up) f.push_back("fused gate+up");
+    if (hp.embd_scale != 1.0f) f.push_back(fmt::format("embeddings scaled by {:g}", hp.embd_scale));
+    if (hp.final_logit_softcap > 0.0f) f.push_back(fmt::format("logit soft-cap {:g}", hp.final_logit_softcap));
+    if (hp.rope_attn_factor != 1.0f) f.push_back(fmt::format("RoPE attn factor {:g}", hp.rope_attn_factor));
+    if (hp.long_rope) f.push_back(fmt::format("long/short RoPE factors (original context {})", hp.n_ctx_orig));
+    f.push_back(hp.tied_output ? "tied output" : "separate output");
+    std::string line = "features:";
+    for (size_t i = 0; i < f.size(); ++i) line += (i ? ", " : " ") + f[i];
+    return s + line + "\n";
+}
 
 int cmd_info(std::span<char* const> argv) {
     args a("info", argv);
@@ -71,6 +109,15 @@ int cmd_info(std::span<char* const> argv) {
         params += uint64_t(t.nelements());
     }
     std::printf("\ntotal: %llu parameters, %llu bytes of tensor data\n", (unsigned long long)params, (unsigned long long)total);
+
+    // What ember makes of it (a file ember cannot run is still described above).
+    std::printf("\n");
+    try {
+        const auto m = model::load(*path, {.use_mmap = true, .populate = false, .repack = false});
+        std::printf("%s", model_summary(*m).c_str());
+    } catch (const error& e) {
+        std::printf("model: ember cannot run this file: %s\n", printable(e.what(), 400).c_str());
+    }
     return 0;
 }
 

@@ -164,6 +164,13 @@ int cmd_run(std::span<char* const> argv) {
                      double(mem.weights) / (1 << 20), m->file().is_mapped() ? "yes" : "no", double(mem.kv_cache) / (1 << 20),
                      std::string(type_name(cp.type_k)).c_str(), std::string(type_name(cp.type_v)).c_str(),
                      double(mem.scratch) / (1 << 20));
+        // Models with sliding-window and global layers (Gemma 3) keep a cache per layer kind.
+        for (int g = 0; g < ctx.n_cache_groups() && ctx.n_cache_groups() > 1; ++g) {
+            const kv_cache& k = ctx.cache(g);
+            std::fprintf(stderr, "ember: KV cache group %d: %lld layers, %s, %lld cells, %.1f MiB\n", g, (long long)k.n_layer(),
+                         k.window() > 0 ? ("window " + std::to_string(k.window())).c_str() : "global", (long long)k.capacity(),
+                         double(k.bytes()) / (1 << 20));
+        }
     }
 
     std::FILE* lp_out = nullptr;

@@ -72,6 +72,7 @@ struct model_hparams {
     bool post_norms = false;         // RMS norm of the attention and FFN outputs before the residual add (gemma)
     bool fused_qkv = false;          // one attn_qkv matrix (phi3), split into views at load
     bool fused_gate_up = false;      // one ffn_up matrix of 2·n_ff rows, gate first (phi3)
+    bool long_rope = false;          // rope_factors_long/short: the long ones for contexts past n_ctx_orig (phi3 128k)
     int64_t sliding_window = 0;      // {arch}.attention.sliding_window (0 = none)
     int64_t swa_pattern = 0;         // every swa_pattern-th layer is global, the others local (0 = none)
     std::vector<layer_hparams> layers;  // (n_layer)

@@ -191,6 +191,7 @@ void load_transformer(model::impl& m, const log_fn& log, const arch_traits& t) {
         m.rope_factors_short = rope_factor_vector(f, "rope_factors_short.weight", hp.n_rot / 2);
         used.insert("rope_factors_long.weight");
         used.insert("rope_factors_short.weight");
+        hp.long_rope = true;
     }
 
     hp.fused_qkv = t.fused_qkv && f.find_tensor("blk.0.attn_qkv.weight") != nullptr;

@@ -16,8 +16,6 @@ inline void register_gemm(kernel_table& t) {
     register_q8_0_gemm(t);
     register_float_gemm(t);
     register_packed(t);
-    slot(t, ggml_type::q4_0).gemm = gemm_by_vec_dot<symmetric_entry<block_q4_0>>;
-    slot(t, ggml_type::q5_0).gemm = gemm_by_vec_dot<symmetric_entry<block_q5_0>>;
     slot(t, ggml_type::q4_1).gemm = gemm_by_vec_dot<offset_entry<block_q4_1>>;
     slot(t, ggml_type::q5_1).gemm = gemm_by_vec_dot<offset_entry<block_q5_1>>;
 }

@@ -24,7 +24,30 @@ inline size_t q8_tile_bytes(int64_t k) noexcept { return q8_quads(k) * vbytes + 
 inline size_t q8_work(int64_t k, int64_t) noexcept { return q8_tile_bytes(k) + V * q8_quads(k) * 4; }
 inline size_t q8_prep_bytes(int64_t k) noexcept { return size_t(k / qk) * sizeof(q8_token_info); }
 
+// A weight block's 32 quants as signed bytes: Q8_0's as stored; Q4_0's and Q5_0's (symmetric,
+// one scale, Q8_0 activations too) unpacked, so that their batched product is Q8_0's.
+inline __m256i block_quants(const block_q8_0& x) noexcept { return load256(x.qs); }
+inline __m256i block_quants(const block_q4_0& x) noexcept {
+    alignas(32) int8_t q[qk];
+    for (int j = 0; j < qk / 2; ++j) {
+        q[j] = int8_t((x.qs[j] & 0x0F) - 8);
+        q[j + qk / 2] = int8_t((x.qs[j] >> 4) - 8);
+    }
+    return load256(q);
+}
+inline __m256i block_quants(const block_q5_0& x) noexcept {
+    uint32_t qh;
+    std::memcpy(&qh, x.qh, sizeof qh);
+    alignas(32) int8_t q[qk];
+    for (int j = 0; j < qk / 2; ++j) {
+        q[j] = int8_t(((x.qs[j] & 0x0F) | (((qh >> j) & 1) << 4)) - 16);
+        q[j + qk / 2] = int8_t(((x.qs[j] >> 4) | (((qh >> (j + qk / 2)) & 1) << 4)) - 16);
+    }
+    return load256(q);
+}
+
 // Tile: the quant vectors of all blocks (block b: vectors 8b .. 8b+7), then one d vector per block.
+template <class Block = block_q8_0>
 inline void q8_convert(const uint8_t* w, size_t w_row_bytes, int64_t n_rows, int64_t k, uint8_t* tile, uint8_t* rowbuf) noexcept {
     const int64_t nb = k / qk;
     const size_t row_len = q8_quads(k) * 4;
@@ -38,9 +61,9 @@ inline void q8_convert(const uint8_t* w, size_t w_row_bytes, int64_t n_rows, int
             for (int64_t b = 0; b < nb; ++b) d[b * V + r] = 0.0f;
             continue;
         }
-        const auto* x = reinterpret_cast<const block_q8_0*>(w + size_t(r) * w_row_bytes);
+        const auto* x = reinterpret_cast<const Block*>(w + size_t(r) * w_row_bytes);
         for (int64_t b = 0; b < nb; ++b) {
-            __m256i q = load256(x[b].qs);
+            __m256i q = block_quants(x[b]);
 #if EMBER_SIMD_VNNI
             q = _mm256_xor_si256(q, _mm256_set1_epi8(char(0x80)));
 #endif
@@ -105,7 +128,8 @@ void q8_tokens(const uint8_t* tile, int64_t k, const uint8_t* act, size_t act_ro
 
 inline constexpr int q8_n_tok = V == 16 ? 8 : 4;
 
-inline void q8_gemm(const gemm_args& a) {
+template <class Block = block_q8_0>
+void q8_gemm(const gemm_args& a) {
     const int64_t nb = a.k / qk;
     auto* tile = static_cast<uint8_t*>(a.work);
     uint8_t* rowbuf = tile + q8_tile_bytes(a.k);
@@ -114,7 +138,7 @@ inline void q8_gemm(const gemm_args& a) {
     const auto* act = static_cast<const uint8_t*>(a.act);
     for (int64_t r0 = 0; r0 < a.n_rows; r0 += V) {
         const int64_t nr = min64(V, a.n_rows - r0);
-        q8_convert(w + size_t(r0) * a.w_row_bytes, a.w_row_bytes, nr, a.k, tile, rowbuf);
+        q8_convert<Block>(w + size_t(r0) * a.w_row_bytes, a.w_row_bytes, nr, a.k, tile, rowbuf);
         int64_t t = 0;
         auto run = [&]<int N>() {
             q8_tokens<N>(tile, a.k, act + size_t(t) * a.act_row_bytes, a.act_row_bytes, info + t * nb, a.y + t * a.y_stride + r0,
@@ -128,14 +152,23 @@ inline void q8_gemm(const gemm_args& a) {
     }
 }
 
-inline void register_q8_0_gemm(kernel_table& t) {
-    type_kernels& k = slot(t, ggml_type::q8_0);
-    k.gemm = q8_gemm;
+template <class Block>
+void register_q8_style_gemm(kernel_table& t, ggml_type type) {
+    type_kernels& k = slot(t, type);
+    k.gemm = q8_gemm<Block>;
     k.gemm_work = q8_work;
     k.gemm_prep_bytes = q8_prep_bytes;
     k.gemm_prepare = q8_prepare;
     k.gemm_rows = V;
     k.gemm_min_tok = 4;
+}
+
+// Q4_0 and Q5_0 (Gemma's and other models' fallback for rows no K-quant block divides) share
+// Q8_0's kernel: their weights are unpacked to bytes in the tile.
+inline void register_q8_0_gemm(kernel_table& t) {
+    register_q8_style_gemm<block_q8_0>(t, ggml_type::q8_0);
+    register_q8_style_gemm<block_q4_0>(t, ggml_type::q4_0);
+    register_q8_style_gemm<block_q5_0>(t, ggml_type::q5_0);
 }
 
 }  // namespace ember::kernels::EMBER_SIMD_NS::gemm
