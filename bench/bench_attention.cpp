@@ -17,10 +17,10 @@
 #include <random>
 #include <vector>
 
-#include "attention.hpp"
+#include "runtime/attention.hpp"
 #include "ember/fp16.hpp"
 #include "ember/kernels.hpp"
-#include "thread_pool.hpp"
+#include "core/thread_pool.hpp"
 
 namespace {
 

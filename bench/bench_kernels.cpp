@@ -32,7 +32,7 @@
 #include "ember/kernels.hpp"
 #include "ember/types.hpp"
 #include "kernels/table.hpp"
-#include "thread_pool.hpp"
+#include "core/thread_pool.hpp"
 
 using namespace ember;
 using kernels::isa;

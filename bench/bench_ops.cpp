@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "attention.hpp"
+#include "runtime/attention.hpp"
 #include "ember/kernels.hpp"
-#include "ops.hpp"
+#include "runtime/ops.hpp"
 
 namespace {
 

@@ -10,7 +10,7 @@
 
 #include <atomic>
 
-#include "thread_pool.hpp"
+#include "core/thread_pool.hpp"
 
 namespace {
 

@@ -8,7 +8,7 @@
 
 #include "ember/kernels.hpp"
 #include "ember_c_internal.hpp"
-#include "util.hpp"
+#include "core/util.hpp"
 
 namespace ember::capi {
 

@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "attention.hpp"
+#include "runtime/attention.hpp"
 #include "common.hpp"
 #include "ember/context.hpp"
 #include "ember/fp16.hpp"

@@ -19,8 +19,8 @@
 #include "common.hpp"
 #include "ember/kernels.hpp"
 #include "kernel_data.hpp"
-#include "ops.hpp"
-#include "thread_pool.hpp"
+#include "runtime/ops.hpp"
+#include "core/thread_pool.hpp"
 
 using namespace ember;
 using namespace ember::test::kernel_data;

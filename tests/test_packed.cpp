@@ -15,9 +15,9 @@
 #include "ember/kernels.hpp"
 #include "ember/model.hpp"
 #include "kernel_data.hpp"
-#include "model_impl.hpp"
-#include "ops.hpp"
-#include "thread_pool.hpp"
+#include "model/model_impl.hpp"
+#include "runtime/ops.hpp"
+#include "core/thread_pool.hpp"
 
 using namespace ember;
 using namespace ember::test::kernel_data;

@@ -15,7 +15,7 @@
 #include "ember/quant/blocks.hpp"
 #include "ember/quant/quantize.hpp"
 #include "ember/quant/reference.hpp"
-#include "quantize_search.hpp"  // internal: the scale searches
+#include "quantize/quantize_search.hpp"  // internal: the scale searches
 #include "test_quant_naive.hpp"
 
 using namespace ember;

@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "thread_pool.hpp"
+#include "core/thread_pool.hpp"
 
 using ember::detail::thread_pool;
 

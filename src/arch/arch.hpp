@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "model_impl.hpp"
+#include "model/model_impl.hpp"
 
 namespace ember::detail {
 

@@ -3,7 +3,7 @@
 
 #include "arch/arch.hpp"
 #include "ember/kernels.hpp"
-#include "util.hpp"
+#include "core/util.hpp"
 
 namespace ember::detail {
 

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "arch/arch.hpp"
-#include "util.hpp"
+#include "core/util.hpp"
 
 namespace ember::detail {
 

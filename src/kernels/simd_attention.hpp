@@ -2,7 +2,7 @@
 // AVX-512 flags, 256-bit ones under AVX2. Included only by kernels/<tier>/attention.cpp.
 #pragma once
 
-#include "attention.hpp"
+#include "runtime/attention.hpp"
 #include "kernels/simd_base.hpp"
 
 namespace ember::kernels::EMBER_SIMD_NS {

@@ -17,7 +17,7 @@
 
 #include "tokenizer/pretokenize.hpp"
 #include "tokenizer/vocab_data.hpp"
-#include "util.hpp"
+#include "core/util.hpp"
 
 namespace ember::detail {
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "tokenizer/vocab_data.hpp"
-#include "util.hpp"
+#include "core/util.hpp"
 
 namespace ember {
 

@@ -8,7 +8,7 @@
 #include "ember/gguf.hpp"
 #include "tokenizer/pretokenize.hpp"
 #include "tokenizer/vocab_data.hpp"
-#include "util.hpp"
+#include "core/util.hpp"
 
 namespace ember {
 
