@@ -64,7 +64,7 @@ struct golden_stats {
 // With from_text, the prompt is first tokenized by the model's own vocabulary (BOS as its metadata
 // says) and must give the reference's prompt tokens.
 inline golden_stats check_golden_at(const std::filesystem::path& model_path, const std::filesystem::path& golden_path, double tol,
-                                    int n_threads = 2, bool from_text = false) {
+                                    int n_threads = 2, bool from_text = false, int64_t n_ctx = 512) {
     const std::string model_file = model_path.filename().string();
     const auto m = model::load(model_path);
     const auto prompts = load_golden_file(golden_path);
@@ -76,7 +76,7 @@ inline golden_stats check_golden_at(const std::filesystem::path& model_path, con
         all.insert(all.end(), g.generated.begin(), g.generated.end());
         REQUIRE(g.positions.size() == all.size());
 
-        context ctx(m, {.n_ctx = 512, .n_threads = n_threads, .type_k = ggml_type::f32, .type_v = ggml_type::f32});
+        context ctx(m, {.n_ctx = n_ctx, .n_threads = n_threads, .type_k = ggml_type::f32, .type_v = ggml_type::f32});
         ctx.decode(all, /*all_logits=*/true);
         size_t first_near_tie = g.positions.size();
         for (size_t p = 0; p < g.positions.size(); ++p) {

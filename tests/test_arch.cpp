@@ -55,6 +55,36 @@ TEST_CASE("tiny models of every new architecture match llama.cpp") {
     }
 }
 
+// Phi-3 128k's longrope: a tiny phi3 with an original context of 256 in a 4096 one. llama.cpp
+// takes the long factors when the context per sequence exceeds 256 (here n_ctx 512) and the short
+// ones otherwise (n_ctx 256); rope.scaling.attn_factor scales both.
+TEST_CASE("phi3 longrope: long and short factors match llama.cpp on each side of the original context") {
+    const auto* preset = find_random_model_preset("tiny-phi3-longrope");
+    REQUIRE(preset != nullptr);
+    REQUIRE(preset->shape.rope_orig_ctx == 256);
+    const auto path = std::filesystem::path(EMBER_TEST_TMP_DIR) / "tiny-phi3-longrope.gguf";
+    make_random_model(path, {.shape = preset->shape, .name = "tiny-random", .type = "F32", .seed = 0,
+                             .vocab = test::shared("models/stories260K.gguf"), .n_threads = 2});
+    const auto golden = std::filesystem::path(EMBER_SOURCE_DIR) / "tests/data/golden";
+    for (const auto& [n_ctx, file] : {std::pair<int64_t, const char*>{512, "tiny-phi3-longrope-long.jsonl"}, {256, "tiny-phi3-longrope-short.jsonl"}}) {
+        CAPTURE(n_ctx);
+        const auto st = test::check_golden_at(path, golden / file, 1e-3, 2, false, n_ctx);
+        CHECK(st.argmax_checked > 0);
+    }
+    // The factors matter: the short reference is not met with the long factors.
+    const auto m = model::load(path);
+    context ctx(m, f32_params(512, 64));
+    const auto ref = test::load_golden_file(golden / "tiny-phi3-longrope-short.jsonl");
+    REQUIRE(!ref.empty());
+    std::vector<token_id> all = ref[0].prompt_tokens;
+    ctx.decode(all, true);
+    double max_err = 0;
+    for (size_t p = 0; p < all.size(); ++p)
+        for (const auto& [id, val] : ref[0].positions[p].top) max_err = std::max(max_err, std::abs(double(ctx.logits(int64_t(p))[size_t(id)]) - val));
+    CHECK(max_err > 1e-2);
+    std::filesystem::remove(path);
+}
+
 TEST_CASE("gemma3: the model's layers make two cache groups, global first") {
     const auto m = gemma3();
     const auto& hp = m->hparams();

@@ -28,9 +28,11 @@ produces no meaningful text.
                            gemma3-1b (gemma3: dim 1152, 26 layers, 4/1 heads of 256, ffn 6912,
                              window 512 on 5 of 6 layers, tied)
                            phi3-mini (phi3: dim 3072, 32 layers, 32/32 heads, ffn 8192, fused)
-                           (these four take the vocabulary's size, e.g. ggml-vocab-qwen2.gguf)
+                           phi3-mini-128k (the same, context 131072, longrope factors over 4096)
+                           (these take the vocabulary's size, e.g. ggml-vocab-qwen2.gguf)
                            tiny (dim 256, 2 layers, 4/2 heads, ffn 768, the vocabulary's size)
-                           tiny-qwen2, tiny-qwen3, tiny-gemma3, tiny-phi3 (the same, per architecture)
+                           tiny-qwen2, tiny-qwen3, tiny-gemma3, tiny-phi3 (the same, per architecture),
+                           tiny-phi3-longrope (context 4096, longrope factors over 256)
   --type TYPE              F32, F16, BF16, Q8_0, Q4_K_M, Q4_K_S, Q3_K_M or Q2_K (default F32)
   -o, --output FILE        the model to write
   --vocab FILE             GGUF file whose tokenizer.* metadata is copied
@@ -40,6 +42,7 @@ produces no meaningful text.
   -t, --threads N          threads (default: all cores)
   --dim N, --layers N, --heads N, --kv-heads N, --ffn N, --ctx N
                            override the preset's shape
+  --rope-orig-ctx N        phi3: longrope factors for a model trained on N positions (0: none)
 )";
 
 }  // namespace
@@ -65,9 +68,10 @@ int cmd_mkmodel(std::span<char* const> argv) {
     const auto kv_heads = a.number<int64_t>({"--kv-heads"});
     const auto ffn = a.number<int64_t>({"--ffn"});
     const auto ctx = a.number<int64_t>({"--ctx"});
+    const auto rope_orig = a.number<int64_t>({"--rope-orig-ctx"});
     a.finish();
     const random_model_preset* preset = find_random_model_preset(preset_name);
-    if (!preset) throw usage_error("unknown --preset '" + preset_name + "' (tinyllama-1.1b, llama-7b or tiny)");
+    if (!preset) throw usage_error("unknown --preset '" + preset_name + "' (see ember mkmodel --help)");
     if (!find_quant_preset(opt.type)) throw usage_error("unknown --type '" + opt.type + "' (one of: " + quant_preset_names() + ")");
     if (opt.n_threads < 0) throw usage_error("-t must not be negative");
     opt.shape = preset->shape;
@@ -78,6 +82,7 @@ int cmd_mkmodel(std::span<char* const> argv) {
     if (kv_heads) opt.shape.n_head_kv = *kv_heads;
     if (ffn) opt.shape.n_ff = *ffn;
     if (ctx) opt.shape.n_ctx = *ctx;
+    if (rope_orig) opt.shape.rope_orig_ctx = *rope_orig;
 
     // A one-line live counter on a terminal; nothing per tensor in logs.
     if (isatty(fileno(stderr))) opt.progress = [](const quantize_progress& p) {

@@ -36,6 +36,11 @@ struct random_model_shape {
     float rope_freq_base = 10000.0f;
     int64_t sliding_window = 0;    // gemma3: attention.sliding_window (0 = none)
     int64_t swa_pattern = 0;       // gemma3: attention.sliding_window_pattern
+    // phi3 "longrope" (the 128k variants): rope.scaling.original_context_length, the factor
+    // tensors rope_factors_short/long (short ones near 1, long ones growing to 40 across the
+    // frequencies) and rope.scaling.attn_factor sqrt(1 + ln(n_ctx / orig) / ln(orig)), as
+    // llama.cpp's converter writes them. 0 = no RoPE scaling.
+    int64_t rope_orig_ctx = 0;
 };
 
 struct random_model_preset {
@@ -43,9 +48,9 @@ struct random_model_preset {
     random_model_shape shape;
 };
 
-// tinyllama-1.1b, llama-7b, qwen2.5-1.5b, qwen3-1.7b, gemma3-1b, phi3-mini (real shapes; the
-// vocabulary file decides n_vocab for all but the llama ones) and tiny, tiny-qwen2, tiny-qwen3,
-// tiny-gemma3, tiny-phi3 (dim 256, 2-4 layers, for tests).
+// tinyllama-1.1b, llama-7b, qwen2.5-1.5b, qwen3-1.7b, gemma3-1b, phi3-mini, phi3-mini-128k (real
+// shapes; the vocabulary file decides n_vocab for all but the llama ones) and tiny, tiny-qwen2,
+// tiny-qwen3, tiny-gemma3, tiny-phi3, tiny-phi3-longrope (dim 256, 2-4 layers, for tests).
 std::span<const random_model_preset> random_model_presets() noexcept;
 const random_model_preset* find_random_model_preset(std::string_view name) noexcept;  // case-insensitive
 

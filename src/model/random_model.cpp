@@ -19,7 +19,7 @@ using detail::fail;
 
 namespace {
 
-constexpr std::array<random_model_preset, 11> k_presets{{
+constexpr std::array<random_model_preset, 13> k_presets{{
     // TinyLlama-1.1B: grouped-query attention with 8 query heads per KV head.
     {"tinyllama-1.1b", {2048, 22, 32, 4, 5632, 32000, 2048}},
     // Llama-2-7B: full multi-head attention.
@@ -32,12 +32,15 @@ constexpr std::array<random_model_preset, 11> k_presets{{
     {"gemma3-1b", {1152, 26, 4, 1, 6912, 0, 32768, "gemma3", 256, true, 1e6f, 512, 6}},
     // Phi-3-mini-4k: full multi-head attention, fused projections (real vocab 32 064).
     {"phi3-mini", {3072, 32, 32, 32, 8192, 0, 4096, "phi3"}},
+    // Phi-3-mini-128k: the same with longrope factors over an original context of 4096.
+    {"phi3-mini-128k", {3072, 32, 32, 32, 8192, 0, 131072, "phi3", 0, false, 1e4f, 0, 0, 4096}},
     // Small enough for unit tests; the vocabulary decides n_vocab.
     {"tiny", {256, 2, 4, 2, 768, 0, 256}},
     {"tiny-qwen2", {256, 2, 4, 2, 768, 0, 256, "qwen2", 0, true, 1e6f}},
     {"tiny-qwen3", {256, 2, 4, 2, 768, 0, 256, "qwen3", 64, false, 1e6f}},
     {"tiny-gemma3", {256, 4, 4, 1, 768, 0, 256, "gemma3", 128, true, 1e6f, 16, 3}},
     {"tiny-phi3", {256, 2, 4, 4, 768, 0, 4096, "phi3"}},
+    {"tiny-phi3-longrope", {256, 2, 4, 4, 768, 0, 4096, "phi3", 0, false, 1e4f, 0, 0, 256}},
 }};
 
 uint64_t mix64(uint64_t z) {
@@ -63,10 +66,14 @@ struct row_rng {
     }
 };
 
+// How a tensor's values are made: random N(0, 1/fan_in), all ones (norms), or RoPE frequency
+// factors (longrope: short ones in [1, 1.1], long ones in [1, 40], rising with the frequency index).
+enum class fill_kind { random, ones, rope_short, rope_long };
+
 struct tensor_spec {
     std::string name;
     std::vector<int64_t> ne;
-    bool is_norm;
+    fill_kind fill;
 };
 
 int64_t head_dim(const random_model_shape& s) { return s.head_dim > 0 ? s.head_dim : s.n_embd / s.n_head; }
@@ -77,38 +84,42 @@ std::vector<tensor_spec> model_tensors(const random_model_shape& s, bool tied) {
     const std::string_view a = s.arch;
     const bool biases = a == "qwen2", qk_norm = a == "qwen3" || a == "gemma3", post_norms = a == "gemma3", fused = a == "phi3";
     std::vector<tensor_spec> t;
-    t.push_back({"token_embd.weight", {d, s.n_vocab}, false});
+    if (s.rope_orig_ctx > 0) {  // llama.cpp's converter writes them first
+        t.push_back({"rope_factors_long.weight", {hd / 2}, fill_kind::rope_long});
+        t.push_back({"rope_factors_short.weight", {hd / 2}, fill_kind::rope_short});
+    }
+    t.push_back({"token_embd.weight", {d, s.n_vocab}, fill_kind::random});
     for (int64_t i = 0; i < s.n_layer; ++i) {
         const std::string p = "blk." + std::to_string(i) + ".";
-        t.push_back({p + "attn_norm.weight", {d}, true});
+        t.push_back({p + "attn_norm.weight", {d}, fill_kind::ones});
         if (fused) {
-            t.push_back({p + "attn_qkv.weight", {d, nq + 2 * kv}, false});
+            t.push_back({p + "attn_qkv.weight", {d, nq + 2 * kv}, fill_kind::random});
         } else {
-            t.push_back({p + "attn_q.weight", {d, nq}, false});
-            if (biases) t.push_back({p + "attn_q.bias", {nq}, false});
-            t.push_back({p + "attn_k.weight", {d, kv}, false});
-            if (biases) t.push_back({p + "attn_k.bias", {kv}, false});
-            t.push_back({p + "attn_v.weight", {d, kv}, false});
-            if (biases) t.push_back({p + "attn_v.bias", {kv}, false});
+            t.push_back({p + "attn_q.weight", {d, nq}, fill_kind::random});
+            if (biases) t.push_back({p + "attn_q.bias", {nq}, fill_kind::random});
+            t.push_back({p + "attn_k.weight", {d, kv}, fill_kind::random});
+            if (biases) t.push_back({p + "attn_k.bias", {kv}, fill_kind::random});
+            t.push_back({p + "attn_v.weight", {d, kv}, fill_kind::random});
+            if (biases) t.push_back({p + "attn_v.bias", {kv}, fill_kind::random});
         }
         if (qk_norm) {
-            t.push_back({p + "attn_q_norm.weight", {hd}, true});
-            t.push_back({p + "attn_k_norm.weight", {hd}, true});
+            t.push_back({p + "attn_q_norm.weight", {hd}, fill_kind::ones});
+            t.push_back({p + "attn_k_norm.weight", {hd}, fill_kind::ones});
         }
-        t.push_back({p + "attn_output.weight", {nq, d}, false});
-        if (post_norms) t.push_back({p + "post_attention_norm.weight", {d}, true});
-        t.push_back({p + "ffn_norm.weight", {d}, true});
+        t.push_back({p + "attn_output.weight", {nq, d}, fill_kind::random});
+        if (post_norms) t.push_back({p + "post_attention_norm.weight", {d}, fill_kind::ones});
+        t.push_back({p + "ffn_norm.weight", {d}, fill_kind::ones});
         if (fused) {
-            t.push_back({p + "ffn_up.weight", {d, 2 * s.n_ff}, false});
+            t.push_back({p + "ffn_up.weight", {d, 2 * s.n_ff}, fill_kind::random});
         } else {
-            t.push_back({p + "ffn_gate.weight", {d, s.n_ff}, false});
-            t.push_back({p + "ffn_up.weight", {d, s.n_ff}, false});
+            t.push_back({p + "ffn_gate.weight", {d, s.n_ff}, fill_kind::random});
+            t.push_back({p + "ffn_up.weight", {d, s.n_ff}, fill_kind::random});
         }
-        t.push_back({p + "ffn_down.weight", {s.n_ff, d}, false});
-        if (post_norms) t.push_back({p + "post_ffw_norm.weight", {d}, true});
+        t.push_back({p + "ffn_down.weight", {s.n_ff, d}, fill_kind::random});
+        if (post_norms) t.push_back({p + "post_ffw_norm.weight", {d}, fill_kind::ones});
     }
-    t.push_back({"output_norm.weight", {d}, true});
-    if (!tied) t.push_back({"output.weight", {d, s.n_vocab}, false});
+    t.push_back({"output_norm.weight", {d}, fill_kind::ones});
+    if (!tied) t.push_back({"output.weight", {d, s.n_vocab}, fill_kind::random});
     return t;
 }
 
@@ -135,6 +146,8 @@ void validate(const random_model_shape& s) {
         fail(errc::invalid_argument, "random model: swa_pattern {} (must be 0..n_layer + 1)", s.swa_pattern);
     if (s.n_head % s.n_head_kv != 0)
         fail(errc::invalid_argument, "random model: n_head {} is not a multiple of n_head_kv {}", s.n_head, s.n_head_kv);
+    if (s.rope_orig_ctx < 0 || s.rope_orig_ctx > s.n_ctx || (s.rope_orig_ctx > 0 && s.arch != "phi3"))
+        fail(errc::invalid_argument, "random model: rope_orig_ctx {} (phi3 only, at most n_ctx {})", s.rope_orig_ctx, s.n_ctx);
 }
 
 bool iequal(std::string_view a, std::string_view b) {
@@ -189,6 +202,12 @@ quantize_result make_random_model(const std::filesystem::path& out, const random
         if (s.swa_pattern > 0) w.set_u32(a + "attention.sliding_window_pattern", uint32_t(s.swa_pattern));
         w.set_f32(a + "rope.freq_base_swa", 10000.0f);
     }
+    if (s.rope_orig_ctx > 0) {
+        w.set_u32(a + "rope.scaling.original_context_length", uint32_t(s.rope_orig_ctx));
+        const double scale = double(s.n_ctx) / double(s.rope_orig_ctx);
+        const double attn = scale > 1.0 ? std::sqrt(1.0 + std::log(scale) / std::log(double(s.rope_orig_ctx))) : 1.0;
+        w.set_f32(a + "rope.scaling.attn_factor", float(attn));
+    }
     w.set_u32(a + "vocab_size", uint32_t(s.n_vocab));
     for (const auto& kv : vf.metadata())
         if (kv.key.starts_with("tokenizer.")) w.set(kv.key, kv.value);
@@ -221,8 +240,14 @@ quantize_result make_random_model(const std::filesystem::path& out, const random
             const int64_t ne0 = spec.ne[0];
             const float stddev = 1.0f / std::sqrt(float(ne0));
             detail::quantize_rows_parallel(pool, to, nrows, ne0, [&](int64_t r, float* buf) -> const float* {
-                if (spec.is_norm) {
+                if (spec.fill == fill_kind::ones) {
                     std::fill(buf, buf + ne0, 1.0f);
+                } else if (spec.fill == fill_kind::rope_short || spec.fill == fill_kind::rope_long) {
+                    const float top = spec.fill == fill_kind::rope_long ? 39.0f : 0.1f;
+                    for (int64_t i = 0; i < ne0; ++i) {
+                        const float x = ne0 > 1 ? float(i) / float(ne0 - 1) : 0.0f;
+                        buf[i] = 1.0f + top * x * x;
+                    }
                 } else {
                     row_rng rng(opt.seed, index, uint64_t(r));
                     for (int64_t i = 0; i < ne0; ++i) buf[i] = stddev * rng.normal();
