@@ -4,11 +4,11 @@
 #   --bindings  adds the Python binding tools;  --fuzz  adds clang and libFuzzer's runtime
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config libeigen3-dev libxsimd-dev libfmt-dev doctest-dev libbenchmark-dev)
+pkgs=(build-essential cmake pkg-config libeigen3-dev libxsimd-dev libfmt-dev doctest-dev libbenchmark-dev nlohmann-json3-dev)
 for arg in "$@"; do
   case "$arg" in
     --bindings)
-      pkgs+=(python3 python3-venv python3-setuptools python3-wheel python3-pytest python3-numpy)
+      pkgs+=(python3 python3-venv python3-setuptools python3-wheel python3-pytest python3-numpy python3-jinja2)
       # The Rust bindings need cargo; use the machine's toolchain when there is one.
       command -v cargo >/dev/null 2>&1 || [[ -x "$HOME/.cargo/bin/cargo" ]] || pkgs+=(cargo)
       ;;

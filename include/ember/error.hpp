@@ -17,6 +17,7 @@ enum class errc {
     cancelled,             // a callback or another thread asked to stop
     io_error,              // reading or writing failed for reasons outside the file's content
     internal,              // a bug in ember; please report it
+    template_error,        // a chat template failed: syntax, raise_exception(), or a limit
 };
 
 const char* to_string(errc c) noexcept;

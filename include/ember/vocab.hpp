@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include <utility>
 
 namespace ember {
 
@@ -71,6 +72,13 @@ public:
     // algorithm, and with `add_special` BOS/EOS are added as the vocab asks (add_bos/add_eos).
     std::vector<token_id> tokenize(std::string_view text, bool add_special, bool parse_special) const;
 
+    // The same with special parsing everywhere except inside `literal` (sorted, disjoint byte
+    // ranges [first, second)): a control token's text there is tokenized as text, as with
+    // parse_special = false. This is how a rendered chat prompt is tokenized: the template's own
+    // markers are tokens, message contents are data (see ember/chat.hpp).
+    std::vector<token_id> tokenize(std::string_view text, bool add_special,
+                                   std::span<const std::pair<size_t, size_t>> literal) const;
+
     // One token's bytes: ▁ becomes a space, a byte token <0xNN> the raw byte (so a piece may be
     // an incomplete UTF-8 sequence), control and unknown tokens are empty unless `special`,
     // unused/undefined tokens are always empty. Throws invalid_argument for an id out of range.
@@ -110,6 +118,8 @@ public:
 
 private:
     explicit vocab(std::shared_ptr<const detail::vocab_data> d) : d_(std::move(d)) {}
+    std::vector<token_id> tokenize_impl(std::string_view text, bool add_special, bool parse_special,
+                                        std::span<const std::pair<size_t, size_t>> literal) const;
     std::shared_ptr<const detail::vocab_data> d_;
 };
 

@@ -13,6 +13,7 @@ const char* to_string(errc c) noexcept {
         case errc::cancelled: return "cancelled";
         case errc::io_error: return "I/O error";
         case errc::internal: return "internal error";
+        case errc::template_error: return "template error";
     }
     return "unknown error";
 }

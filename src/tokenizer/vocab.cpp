@@ -26,7 +26,15 @@ bool is_space(char c) noexcept { return c == ' ' || (c >= '\t' && c <= '\r'); }
 // Splits the raw text around special tokens (formats.md §7.3). Candidates are taken one at a
 // time, longest first, and each one splits every raw fragment left at all its occurrences --
 // the order llama.cpp uses, which differs from a leftmost-longest scan when candidates overlap.
-std::vector<fragment> partition(const vocab_data& d, std::string_view text, bool parse_special) {
+std::vector<fragment> partition(const vocab_data& d, std::string_view text, bool parse_special,
+                                std::span<const std::pair<size_t, size_t>> literal = {}) {
+    // A control token matched inside a literal range is not a token there (user-defined ones
+    // are, as with parse_special = false).
+    auto in_literal = [&](size_t b, size_t e) {
+        for (const auto& [lb, le] : literal)
+            if (b < le && lb < e) return true;
+        return false;
+    };
     std::vector<fragment> frags;
     if (text.empty()) return frags;
     frags.push_back({-1, 0, text.size()});
@@ -47,7 +55,9 @@ std::vector<fragment> partition(const vocab_data& d, std::string_view text, bool
             const size_t end = f.offset + f.length;
             const std::string_view window = text.substr(0, end);
             while (pos < end) {
-                const size_t m = window.find(needle, pos);
+                size_t m = window.find(needle, pos);
+                if (!literal.empty() && tok.type != token_type::user_defined)
+                    while (m != std::string_view::npos && in_literal(m, m + needle.size())) m = window.find(needle, m + 1);
                 if (m == std::string_view::npos) break;
                 size_t left_len = m - pos;
                 if (tok.lstrip)
@@ -117,6 +127,16 @@ vocab::vocab() {
 }
 
 std::vector<token_id> vocab::tokenize(std::string_view text, bool add_special, bool parse_special) const {
+    return tokenize_impl(text, add_special, parse_special, {});
+}
+
+std::vector<token_id> vocab::tokenize(std::string_view text, bool add_special,
+                                      std::span<const std::pair<size_t, size_t>> literal) const {
+    return tokenize_impl(text, add_special, true, literal);
+}
+
+std::vector<token_id> vocab::tokenize_impl(std::string_view text, bool add_special, bool parse_special,
+                                           std::span<const std::pair<size_t, size_t>> literal) const {
     const vocab_data& d = *d_;
     if (!d.algorithm) fail(errc::invalid_argument, "tokenize: the vocabulary is empty (not loaded)");
     // Symbol offsets inside the algorithms are 32-bit.
@@ -127,7 +147,7 @@ std::vector<token_id> vocab::tokenize(std::string_view text, bool add_special, b
     out.reserve(text.size() / 3 + 4);
     if (add_special && d.add_bos) out.push_back(d.bos);
     bool starts_segment = true;  // the first fragment gets the SPM space prefix, even after BOS
-    for (const fragment& f : partition(d, text, parse_special)) {
+    for (const fragment& f : partition(d, text, parse_special, literal)) {
         if (f.special >= 0) {
             out.push_back(f.special);
             starts_segment = true;
