@@ -129,7 +129,12 @@ chat_prompt render(const chat_template& self, const std::string& bos, const std:
     if (!opt.extra_json.empty()) {
         const auto j = parse_json(opt.extra_json, "extra variables");
         if (!j.is_object()) fail(errc::invalid_argument, "extra variables must be a JSON object");
-        for (auto it = j.begin(); it != j.end(); ++it) g[it.key()] = from_ordered(it.value(), "extra variables");
+        for (auto it = j.begin(); it != j.end(); ++it) {
+            static constexpr std::string_view inputs[] = {"messages", "tools", "documents", "add_generation_prompt"};
+            for (const std::string_view in : inputs)
+                if (it.key() == in) fail(errc::invalid_argument, "extra variable '{}' would replace an input of the same name", in);
+            g[it.key()] = from_ordered(it.value(), "extra variables");
+        }
     }
     g["messages"] = std::move(messages);
     g["tools"] = jinja::value::none();

@@ -68,16 +68,89 @@ std::vector<uint32_t> code_points(std::string_view s) {
     return cps;
 }
 
-std::string ascii_lower(std::string s) {
-    for (char& c : s)
-        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-    return s;
+// Python's str.upper()/lower() for the scripts chat text mostly uses: ASCII, Latin-1, Latin
+// Extended-A, Greek, Cyrillic and fullwidth Latin (other code points are left as they are).
+uint32_t simple_upper(uint32_t c) {
+    if (c >= 'a' && c <= 'z') return c - 32;
+    if (c < 0x80) return c;
+    if ((c >= 0xE0 && c <= 0xFE && c != 0xF7)) return c - 32;
+    if (c == 0xFF) return 0x178;
+    if (c == 0xB5) return 0x39C;
+    if (c >= 0x100 && c <= 0x17F) {
+        if (c == 0x131) return 'I';
+        if (c == 0x17F) return 'S';
+        const bool odd_lower = (c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177);
+        const bool even_lower = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
+        if (odd_lower && (c & 1) && c != 0x131) return c - 1;
+        if (even_lower && !(c & 1)) return c - 1;
+        return c;
+    }
+    if (c >= 0x3B1 && c <= 0x3C9) return c == 0x3C2 ? 0x3A3 : c - 32;
+    if (c == 0x3AC) return 0x386;
+    if (c >= 0x3AD && c <= 0x3AF) return c - 37;
+    if (c == 0x3CC) return 0x38C;
+    if (c == 0x3CD || c == 0x3CE) return c - 63;
+    if (c >= 0x430 && c <= 0x44F) return c - 32;
+    if (c >= 0x450 && c <= 0x45F) return c - 80;
+    if (((c >= 0x460 && c <= 0x481) || (c >= 0x48A && c <= 0x4BF)) && (c & 1)) return c - 1;
+    if (c >= 0xFF41 && c <= 0xFF5A) return c - 32;
+    return c;
 }
-std::string ascii_upper(std::string s) {
-    for (char& c : s)
-        if (c >= 'a' && c <= 'z') c = char(c - 'a' + 'A');
-    return s;
+uint32_t simple_lower(uint32_t c) {
+    if (c >= 'A' && c <= 'Z') return c + 32;
+    if (c < 0x80) return c;
+    if (c >= 0xC0 && c <= 0xDE && c != 0xD7) return c + 32;
+    if (c == 0x178) return 0xFF;
+    if (c >= 0x100 && c <= 0x17F) {
+        if (c == 0x130) return 'i';
+        const bool even_upper = (c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177);
+        const bool odd_upper = (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E);
+        if (even_upper && !(c & 1)) return c + 1;
+        if (odd_upper && (c & 1)) return c + 1;
+        return c;
+    }
+    if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;
+    if (c == 0x386) return 0x3AC;
+    if (c >= 0x388 && c <= 0x38A) return c + 37;
+    if (c == 0x38C) return 0x3CC;
+    if (c == 0x38E || c == 0x38F) return c + 63;
+    if (c >= 0x410 && c <= 0x42F) return c + 32;
+    if (c >= 0x400 && c <= 0x40F) return c + 80;
+    if (((c >= 0x460 && c <= 0x481) || (c >= 0x48A && c <= 0x4BF)) && !(c & 1)) return c + 1;
+    if (c >= 0xFF21 && c <= 0xFF3A) return c + 32;
+    return c;
 }
+bool is_cased(uint32_t c) { return simple_upper(c) != c || simple_lower(c) != c || (c >= 'A' && c <= 'Z'); }
+
+enum class case_mode { upper, lower, title, capitalize };
+std::string map_case(std::string_view s, case_mode mode) {
+    std::string out;
+    out.reserve(s.size());
+    bool prev_cased = false, first = true;
+    for (size_t i = 0; i < s.size();) {
+        const uint32_t c = utf8_next(s, i);
+        uint32_t r = c;
+        switch (mode) {
+            case case_mode::upper:
+                if (c == 0xDF) {  // sharp s
+                    out += "SS";
+                    continue;
+                }
+                r = simple_upper(c);
+                break;
+            case case_mode::lower: r = simple_lower(c); break;
+            case case_mode::title: r = prev_cased ? simple_lower(c) : simple_upper(c); break;
+            case case_mode::capitalize: r = first ? simple_upper(c) : simple_lower(c); break;
+        }
+        prev_cased = is_cased(c);
+        first = false;
+        utf8_append(out, r);
+    }
+    return out;
+}
+
+std::string case_lower(std::string s) { return map_case(s, case_mode::lower); }
+std::string case_upper(std::string s) { return map_case(s, case_mode::upper); }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 // str.strip/lstrip/rstrip, keeping the data spans of what remains.
@@ -253,7 +326,7 @@ std::vector<std::string> splitlines(const std::string& s) {
 }
 
 value sort_key(const value& v, bool case_sensitive) {
-    if (!case_sensitive && v.is_string()) return value::string(ascii_lower(v.str()));
+    if (!case_sensitive && v.is_string()) return value::string(case_lower(v.str()));
     return v;
 }
 
@@ -641,7 +714,7 @@ value f_round(interpreter&, const value& v, call_args& a) {
     const double scale = std::pow(10.0, double(prec));
     const double x = v.as_float() * scale;
     double r;
-    if (m == "common") r = std::round(x);
+    if (m == "common") r = std::nearbyint(x);  // Python's round(): halves to even
     else if (m == "ceil") r = std::ceil(x);
     else if (m == "floor") r = std::floor(x);
     else raise("FilterArgumentError", "method must be common, ceil or floor");
@@ -668,26 +741,10 @@ value f_safe(interpreter&, const value& v, call_args&) {
     return value::string(std::move(t));
 }
 value f_length(interpreter&, const value& v, call_args&) { return value::integer(length(v)); }
-value f_upper(interpreter&, const value& v, call_args&) { return derived(ascii_upper(to_text(v).s), {&v}); }
-value f_lower(interpreter&, const value& v, call_args&) { return derived(ascii_lower(to_text(v).s), {&v}); }
-value f_capitalize(interpreter&, const value& v, call_args&) {
-    std::string s = ascii_lower(to_text(v).s);
-    if (!s.empty()) s[0] = ascii_upper(s.substr(0, 1))[0];
-    return derived(std::move(s), {&v});
-}
-value f_title(interpreter&, const value& v, call_args&) {
-    std::string s = to_text(v).s;
-    bool prev_alpha = false;
-    for (char& c : s) {
-        if (is_alpha(c)) {
-            c = prev_alpha ? ascii_lower(std::string(1, c))[0] : ascii_upper(std::string(1, c))[0];
-            prev_alpha = true;
-        } else {
-            prev_alpha = static_cast<unsigned char>(c) >= 0x80 && prev_alpha;
-        }
-    }
-    return derived(std::move(s), {&v});
-}
+value f_upper(interpreter&, const value& v, call_args&) { return derived(case_upper(to_text(v).s), {&v}); }
+value f_lower(interpreter&, const value& v, call_args&) { return derived(case_lower(to_text(v).s), {&v}); }
+value f_capitalize(interpreter&, const value& v, call_args&) { return derived(map_case(to_text(v).s, case_mode::capitalize), {&v}); }
+value f_title(interpreter&, const value& v, call_args&) { return derived(map_case(to_text(v).s, case_mode::title), {&v}); }
 value f_items(interpreter&, const value& v, call_args&) { return value::generator(make_items(v).items()); }
 value f_list(interpreter& in, const value& v, call_args&) {
     array items = iterate(v);
@@ -835,8 +892,8 @@ const std::unordered_map<std::string_view, test_fn>& tests() {
         {">=", [](interpreter&, const value& v, call_args& a) { return !less(v, arg0(a, ">=")); }},
         {"in", [](interpreter&, const value& v, call_args& a) { return contains(arg0(a, "in"), v); }},
         {"sameas", [](interpreter&, const value& v, call_args& a) { return same_object(v, arg0(a, "sameas")); }},
-        {"lower", [](interpreter&, const value& v, call_args&) { return v.is_string() && ascii_lower(v.str()) == v.str(); }},
-        {"upper", [](interpreter&, const value& v, call_args&) { return v.is_string() && ascii_upper(v.str()) == v.str(); }},
+        {"lower", [](interpreter&, const value& v, call_args&) { return v.is_string() && case_lower(v.str()) == v.str(); }},
+        {"upper", [](interpreter&, const value& v, call_args&) { return v.is_string() && case_upper(v.str()) == v.str(); }},
         {"escaped", [](interpreter&, const value&, call_args&) { return false; }},
         {"filter", [](interpreter&, const value& v, call_args&) { return v.is_string() && is_filter(v.str()); }},
         {"test", [](interpreter&, const value& v, call_args&) { return v.is_string() && is_test(v.str()); }},

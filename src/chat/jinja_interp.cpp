@@ -171,9 +171,15 @@ interpreter::flow interpreter::exec(const stmt& st, scope* s) {
                 }
                 return value::string(capture(block->main, cs));
             };
-            const scope_ptr cs = new_scope(s);
-            cs->vars["caller"] = value::function(caller);
-            emit(to_text(eval(*st.e, cs.get())));
+            // The macro gets caller as a keyword argument (it is not in the macro's scope).
+            const expr& ce = *st.e;
+            value fn = ce.kids[0]->kind == expr_kind::getattr ? getattr(eval(*ce.kids[0]->kids[0], s), ce.kids[0]->name)
+                                                               : eval(*ce.kids[0], s);
+            call_args a;
+            eval_args(ce, 1, s, a);
+            a.keyword.emplace_back("caller", value::function(caller));
+            line_ = st.line;
+            emit(to_text(call(fn, a)));
             return flow::normal;
         }
         case stmt_kind::filter_block: {
@@ -399,14 +405,14 @@ value interpreter::eval_call(const expr& e, scope* s) {
 
 value interpreter::call(const value& fn, call_args& args) {
     if (fn.type() != kind::callable) {
-        if (fn.is_undefined()) raise("UndefinedError", fn.undefined_hint());
+        if (fn.is_undefined()) raise_undefined(fn);
         raise("TypeError", fmt::format("'{}' object is not callable", fn.type_name()));
     }
     return fn.fn().call(*this, args);
 }
 
 value interpreter::getattr(const value& obj, const std::string& name) {
-    if (obj.is_undefined()) raise("UndefinedError", obj.undefined_hint());
+    if (obj.is_undefined()) raise_undefined(obj);
     // Jinja's getattr: the Python attribute first (methods, namespace fields), then the item.
     if (obj.type() == kind::ns) {
         const auto it = obj.ns().attrs.find(name);
@@ -414,7 +420,7 @@ value interpreter::getattr(const value& obj, const std::string& name) {
         return value::undefined(fmt::format("'Namespace' object has no attribute '{}'", name));
     }
     value m = method(*this, obj, name);
-    if (!m.is_undefined()) return m;
+    if (!m.is_undefined() || m.is_unsafe()) return m;
     if (obj.is_object()) {
         if (const value* v = obj.obj().find(name)) return *v;
         return value::undefined(fmt::format("'dict object' has no attribute '{}'", name));
@@ -423,7 +429,7 @@ value interpreter::getattr(const value& obj, const std::string& name) {
 }
 
 value interpreter::getitem(const value& obj, const value& key) {
-    if (obj.is_undefined()) raise("UndefinedError", obj.undefined_hint());
+    if (obj.is_undefined()) raise_undefined(obj);
     // Jinja's getitem: the item first, then (for a string key) the attribute.
     if (obj.is_object()) {
         if (const value* v = obj.obj().find(key)) return *v;
@@ -446,7 +452,7 @@ value interpreter::getitem(const value& obj, const value& key) {
     }
     if (key.is_string()) {
         value m = obj.type() == kind::ns ? getattr(obj, key.str()) : method(*this, obj, key.str());
-        if (!m.is_undefined()) return m;
+        if (!m.is_undefined() || m.is_unsafe()) return m;
         return value::undefined(fmt::format("'{} object' has no attribute '{}'", obj.type_name(), key.str()));
     }
     return value::undefined(fmt::format("'{} object' has no element {}", obj.type_name(), repr(key)));

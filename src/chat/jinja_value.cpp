@@ -348,7 +348,7 @@ std::string repr_string(std::string_view s) {
 
 std::string repr(const value& v) {
     switch (v.type()) {
-        case kind::undefined: return "";
+        case kind::undefined: return "Undefined";  // inside a container; printed alone it is ""
         case kind::none: return "None";
         case kind::boolean: return v.as_bool() ? "True" : "False";
         case kind::integer: return std::to_string(v.as_int());
@@ -395,6 +395,7 @@ std::string repr(const value& v) {
 
 text to_text(const value& v) {
     if (v.is_string()) return v.as_text();
+    if (v.is_undefined()) return {};
     return text::of(repr(v), contains_data(v));
 }
 

@@ -2,10 +2,12 @@
 """Renders chat templates with Python's jinja2 exactly as Hugging Face's apply_chat_template does,
 the reference ember's template interpreter is compared with (test_chat_template.cpp).
 
-    jinja2_reference.py TEMPLATE_DIR CONVERSATIONS.json OUT.json
+    jinja2_reference.py TEMPLATE_DIR CONVERSATIONS.json OUT.json [SNIPPETS.json SNIPPETS_OUT.json]
 
 For every template and every conversation, with add_generation_prompt true and false, OUT.json
-holds {"template", "conversation", "add_generation_prompt", "output" | "error"}. The environment is
+holds {"template", "conversation", "add_generation_prompt", "output" | "error"}. SNIPPETS.json is a
+list of {"t": template, "vars": {...}} exercising the language one feature at a time; their
+results go to SNIPPETS_OUT.json as {"t", "output" | "error"}. The environment is
 transformers' _compile_jinja_template: ImmutableSandboxedEnvironment(trim_blocks, lstrip_blocks,
 loopcontrols, the {% generation %} tag), its tojson (json.dumps, ensure_ascii=False), raise_exception and strftime_now --
 with the clock fixed at 2026-01-15 13:45:30 so the output is reproducible.
@@ -82,6 +84,16 @@ def main():
                         r["error"] = "%s: %s" % (type(e).__name__, e)
                 results.append(r)
     pathlib.Path(out_path).write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    if len(sys.argv) > 5:
+        snippets = []
+        for case in json.loads(pathlib.Path(sys.argv[4]).read_text(encoding="utf-8")):
+            r = {"t": case["t"]}
+            try:
+                r["output"] = env.from_string(case["t"]).render(bos_token=BOS, eos_token=EOS, **case.get("vars", {}))
+            except Exception as e:  # noqa: BLE001
+                r["error"] = "%s: %s" % (type(e).__name__, e)
+            snippets.append(r)
+        pathlib.Path(sys.argv[5]).write_text(json.dumps(snippets, ensure_ascii=False, indent=1), encoding="utf-8")
     n_err = sum(1 for r in results if "error" in r)
     print("%d renders of %d templates, %d raised" % (len(results), len(list(tdir.glob('*.jinja'))), n_err))
 
