@@ -37,7 +37,7 @@ struct chat_options {
     int64_t now = -1;
 
     // Limits that turn a hostile template into errc::template_error instead of a hang.
-    uint64_t max_steps = 10'000'000;  // evaluations (statements, expressions, bytes built / 256)
+    uint64_t max_steps = 1'000'000;   // evaluations (statements, expressions, bytes built / 256)
     size_t max_output = 16u << 20;    // bytes of the prompt and of any string built on the way
     int max_depth = 400;              // nesting of evaluation, macro calls included
 };

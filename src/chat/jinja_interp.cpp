@@ -44,10 +44,8 @@ interpreter::scope_ptr interpreter::new_scope(scope* parent) {
 }
 
 value interpreter::lookup(scope* s, const std::string& name) {
-    for (scope* p = s; p; p = p->parent.get()) {
-        const auto it = p->vars.find(name);
-        if (it != p->vars.end()) return it->second;
-    }
+    for (scope* p = s; p; p = p->parent.get())
+        if (const value* v = p->vars.find(name)) return *v;
     return value::undefined(fmt::format("'{}' is undefined", name));
 }
 
@@ -89,7 +87,7 @@ text interpreter::render(const std::map<std::string, value>& globals) {
     steps_ = 0;
     depth_ = 0;
     const scope_ptr globals_scope = new_scope(nullptr);
-    globals_scope->vars = globals;
+    for (const auto& [k, v] : globals) globals_scope->vars[k] = v;
     const scope_ptr top = new_scope(globals_scope.get());  // the template's own top-level assignments
     out_.emplace_back();
     try {
@@ -212,30 +210,36 @@ interpreter::flow interpreter::exec_for(const stmt& st, scope* s) {
     }
     if (items.empty()) return exec(st.else_body, s);
     const int64_t n = int64_t(items.size());
+    // loop.* is rebuilt per iteration from shared keys; loop.cycle reads the current index.
+    static const char* const names[] = {"index", "index0", "revindex", "revindex0", "first", "last",
+                                        "length", "depth", "depth0", "previtem", "nextitem", "cycle"};
+    static const std::vector<value> keys = [] {
+        std::vector<value> k;
+        for (const char* nm : names) k.push_back(value::string(nm));
+        return k;
+    }();
+    auto current = std::make_shared<int64_t>(0);
+    auto cycle = std::make_shared<callable>();
+    cycle->name = "cycle";
+    cycle->call = [current](interpreter&, call_args& a) {
+        if (a.positional.empty()) raise("TypeError", "no items for cycling given");
+        return a.positional[size_t(*current) % a.positional.size()];
+    };
+    const value cycle_v = value::function(cycle);
     for (int64_t i = 0; i < n; ++i) {
         step();
+        *current = i;
         const scope_ptr ls_owner = new_scope(s);
         scope* ls = ls_owner.get();
         assign(ls, st.targets, items[size_t(i)]);
         auto loop = std::make_shared<object>();
-        loop->set(value::string("index"), value::integer(i + 1));
-        loop->set(value::string("index0"), value::integer(i));
-        loop->set(value::string("revindex"), value::integer(n - i));
-        loop->set(value::string("revindex0"), value::integer(n - i - 1));
-        loop->set(value::string("first"), value::boolean(i == 0));
-        loop->set(value::string("last"), value::boolean(i == n - 1));
-        loop->set(value::string("length"), value::integer(n));
-        loop->set(value::string("depth"), value::integer(1));
-        loop->set(value::string("depth0"), value::integer(0));
-        loop->set(value::string("previtem"), i > 0 ? items[size_t(i - 1)] : value::undefined("there is no previous item"));
-        loop->set(value::string("nextitem"), i + 1 < n ? items[size_t(i + 1)] : value::undefined("there is no next item"));
-        auto cycle = std::make_shared<callable>();
-        cycle->name = "cycle";
-        cycle->call = [i](interpreter&, call_args& a) {
-            if (a.positional.empty()) raise("TypeError", "no items for cycling given");
-            return a.positional[size_t(i) % a.positional.size()];
-        };
-        loop->set(value::string("cycle"), value::function(cycle));
+        const value vals[] = {value::integer(i + 1), value::integer(i), value::integer(n - i), value::integer(n - i - 1),
+                              value::boolean(i == 0), value::boolean(i == n - 1), value::integer(n), value::integer(1),
+                              value::integer(0),
+                              i > 0 ? items[size_t(i - 1)] : value::undefined("there is no previous item"),
+                              i + 1 < n ? items[size_t(i + 1)] : value::undefined("there is no next item"), cycle_v};
+        loop->entries.reserve(std::size(vals));
+        for (size_t k = 0; k < std::size(vals); ++k) loop->entries.emplace_back(keys[k], vals[k]);
         ls->vars["loop"] = value::dict(loop);
         const flow f = exec(st.main, ls);
         if (f == flow::break_) break;

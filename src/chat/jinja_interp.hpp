@@ -12,7 +12,7 @@
 namespace ember::jinja {
 
 struct render_limits {
-    uint64_t max_steps = 10'000'000;       // expression and statement evaluations (plus bytes/256 built)
+    uint64_t max_steps = 1'000'000;        // expression and statement evaluations (plus bytes/256 built)
     size_t max_output = 16u << 20;         // bytes of any string built and of the output
     int max_depth = 400;                   // nested evaluation (macro calls count their whole body)
     size_t max_items = 1u << 20;           // elements of a list made by range(), *, or a filter
@@ -40,8 +40,22 @@ public:
 private:
     // Scopes live as long as a shared_ptr holds them: the running statement's, and a parent's
     // for its children. Macros and caller() keep a weak reference to where they were defined.
+    // A scope holds a handful of names: a flat list is faster than a map to build and search.
+    struct var_table {
+        std::vector<std::pair<std::string, value>> v;
+        value* find(std::string_view name) {
+            for (auto& [k, x] : v)
+                if (k == name) return &x;
+            return nullptr;
+        }
+        value& operator[](std::string_view name) {
+            if (value* x = find(name)) return *x;
+            v.emplace_back(std::string(name), value());
+            return v.back().second;
+        }
+    };
     struct scope : std::enable_shared_from_this<scope> {
-        std::map<std::string, value> vars;
+        var_table vars;
         std::shared_ptr<scope> parent;
     };
     using scope_ptr = std::shared_ptr<scope>;

@@ -54,7 +54,7 @@ text text::of(std::string str, bool is_data) {
 
 value value::undefined(std::string hint) {
     value v;
-    v.hint_ = std::move(hint);
+    if (!hint.empty()) v.p_ = std::make_shared<const std::string>(std::move(hint));
     return v;
 }
 value value::unsafe(std::string hint) {
@@ -110,13 +110,13 @@ value value::string(std::string s, bool is_data) { return string(text::of(std::m
 value value::string(text t) {
     value v;
     v.k_ = kind::string;
-    v.s_ = std::make_shared<const text>(std::move(t));
+    v.p_ = std::make_shared<const text>(std::move(t));
     return v;
 }
 value value::list(array items) {
     value v;
     v.k_ = kind::array;
-    v.a_ = std::make_shared<const array>(std::move(items));
+    v.p_ = std::make_shared<const array>(std::move(items));
     return v;
 }
 value value::tuple(array items) {
@@ -132,20 +132,25 @@ value value::generator(array items) {
 value value::dict(std::shared_ptr<const object> o) {
     value v;
     v.k_ = kind::object;
-    v.o_ = std::move(o);
+    v.p_ = std::move(o);
     return v;
 }
 value value::function(std::shared_ptr<const callable> fn) {
     value v;
     v.k_ = kind::callable;
-    v.fn_ = std::move(fn);
+    v.p_ = std::move(fn);
     return v;
 }
 value value::namespace_(std::shared_ptr<namespace_obj> ns) {
     value v;
     v.k_ = kind::ns;
-    v.ns_ = std::move(ns);
+    v.p_ = std::move(ns);
     return v;
+}
+
+const std::string& value::undefined_hint() const {
+    static const std::string none;
+    return k_ == kind::undefined && p_ ? *static_cast<const std::string*>(p_.get()) : none;
 }
 
 bool value::truthy() const {
@@ -155,10 +160,10 @@ bool value::truthy() const {
         case kind::boolean: return b_;
         case kind::integer: return i_ != 0;
         case kind::floating: return f_ != 0;
-        case kind::string: return !s_->s.empty();
+        case kind::string: return !str().empty();
         case kind::array:
-        case kind::tuple: return !a_->empty();
-        case kind::object: return !o_->entries.empty();
+        case kind::tuple: return !items().empty();
+        case kind::object: return !obj().entries.empty();
         case kind::callable:
         case kind::ns:
         case kind::generator: return true;

@@ -82,13 +82,13 @@ public:
     bool as_bool() const { return b_; }
     int64_t as_int() const { return k_ == kind::boolean ? int64_t(b_) : i_; }
     double as_float() const { return k_ == kind::floating ? f_ : double(as_int()); }
-    const text& as_text() const { return *s_; }
-    const std::string& str() const { return s_->s; }
-    const array& items() const { return *a_; }
-    const object& obj() const { return *o_; }
-    const callable& fn() const { return *fn_; }
-    namespace_obj& ns() const { return *ns_; }
-    const std::string& undefined_hint() const { return hint_; }
+    const text& as_text() const { return *static_cast<const text*>(p_.get()); }
+    const std::string& str() const { return as_text().s; }
+    const array& items() const { return *static_cast<const array*>(p_.get()); }
+    const object& obj() const { return *static_cast<const object*>(p_.get()); }
+    const callable& fn() const { return *static_cast<const callable*>(p_.get()); }
+    namespace_obj& ns() const { return *static_cast<namespace_obj*>(const_cast<void*>(p_.get())); }
+    const std::string& undefined_hint() const;
     bool is_unsafe() const { return unsafe_; }
 
     // Python's bool(x).
@@ -100,15 +100,14 @@ public:
 private:
     kind k_ = kind::undefined;
     bool b_ = false;
-    int64_t i_ = 0;
-    double f_ = 0;
-    std::shared_ptr<const text> s_;
-    std::shared_ptr<const array> a_;
-    std::shared_ptr<const object> o_;
-    std::shared_ptr<const callable> fn_;
-    std::shared_ptr<namespace_obj> ns_;
-    std::string hint_;  // an Undefined's "'x' is undefined" message
+    union {
+        int64_t i_ = 0;
+        double f_;
+    };
     bool unsafe_ = false;
+    // What the kind says: text, array, object, callable, namespace_obj, or for an Undefined the
+    // std::string of its "'x' is undefined" message. One pointer keeps values small (32 bytes).
+    std::shared_ptr<const void> p_;
 };
 
 struct object {
