@@ -92,7 +92,8 @@ enum {
     EMBER_ERR_IO = -8,                /* reading or writing failed (disk full, permissions, ...) */
     EMBER_ERR_INTERNAL = -9,          /* a bug in ember; please report it */
     EMBER_ERR_BUFFER_TOO_SMALL = -10, /* see "Buffers" above; *size holds what is needed */
-    EMBER_ERR_NOT_FOUND = -11         /* no such metadata key, tensor or token */
+    EMBER_ERR_NOT_FOUND = -11,        /* no such metadata key, tensor or token */
+    EMBER_ERR_TEMPLATE = -12          /* a chat template failed: syntax, raise_exception(), a limit */
 };
 
 typedef int32_t ember_token; /* a token id; -1 means "none" */
@@ -360,6 +361,64 @@ EMBER_API ember_status ember_context_state_load(ember_context* ctx, const void* 
 EMBER_API ember_status ember_context_state_save_file(const ember_context* ctx, const char* path);
 /* EMBER_ERR_FILE_NOT_FOUND, EMBER_ERR_IO, and the codes of ember_context_state_load. */
 EMBER_API ember_status ember_context_state_load_file(ember_context* ctx, const char* path);
+
+/* ---------------------------------------------------------------------------------------------
+ * Chat templates
+ *
+ * A model's tokenizer.chat_template is a Jinja2 program; ember renders it as Hugging Face's
+ * apply_chat_template does (byte for byte on the templates of published models), with limits on
+ * steps, output size and depth: the template comes from the file and is untrusted. Messages are
+ * JSON as Hugging Face passes them: [{"role": "user", "content": "Hi"}, ...], content a string or
+ * a list of parts ({"type": "text", "text": ...}), plus tool_calls, reasoning_content, ...
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct ember_chat_params {
+    size_t struct_size;
+    bool add_generation_prompt; /* true (default): end with the cue for the assistant's turn */
+    const char* tools_json;     /* NULL (default) or a JSON array of tool definitions */
+    const char* extra_json;     /* NULL (default) or a JSON object of further template variables */
+    const char* bos_token;      /* NULL (default): the model's BOS text ("" without a model) */
+    const char* eos_token;      /* NULL (default): the model's EOS text */
+    int64_t now;                /* strftime_now's clock, seconds since the epoch formatted in UTC;
+                                   -1 (default): the current local time */
+    uint64_t max_steps;         /* 1000000 (default): evaluations before EMBER_ERR_TEMPLATE */
+    uint64_t max_output;        /* 16 MiB (default): bytes of the prompt or of any string built */
+} ember_chat_params;
+
+EMBER_API ember_status ember_chat_params_init(ember_chat_params* params, size_t struct_size);
+static inline ember_chat_params ember_chat_default_params(void) {
+    ember_chat_params p;
+    ember_chat_params_init(&p, sizeof p);
+    return p;
+}
+
+/* A message for ember_chat_apply_template_messages: role and content, NUL-terminated. */
+typedef struct ember_chat_message {
+    const char* role;
+    const char* content;
+} ember_chat_message;
+
+/* Renders a conversation into prompt text. template_source: a Jinja chat template, or NULL for
+ * the model's own (ChatML when the model has none; a warning is logged). model may be NULL when
+ * template_source is given. params may be NULL (defaults). Buffer convention.
+ * EMBER_ERR_INVALID_ARGUMENT: messages_json/tools_json/extra_json is not valid JSON of the right
+ * shape (the message names the byte). EMBER_ERR_TEMPLATE: the template has a syntax error, raises
+ * (raise_exception, a type error) or exceeds a limit; the message names the line. */
+EMBER_API ember_status ember_chat_apply_template(const ember_model* model, const char* template_source,
+                                                const char* messages_json, const ember_chat_params* params,
+                                                char* buf, size_t capacity, size_t* size);
+/* The same from an array of plain role/content messages. */
+EMBER_API ember_status ember_chat_apply_template_messages(const ember_model* model, const char* template_source,
+                                                         const ember_chat_message* messages, size_t n_messages,
+                                                         const ember_chat_params* params, char* buf, size_t capacity,
+                                                         size_t* size);
+/* Renders and tokenizes in one step, the safe way: the template's own markers become special
+ * tokens, while special-token text inside message contents stays text (a user typing
+ * "<|im_end|>" cannot end the turn). add_special adds BOS as the model asks unless the template
+ * wrote it. Buffer convention (*n_tokens). */
+EMBER_API ember_status ember_chat_tokenize(const ember_model* model, const char* template_source,
+                                          const char* messages_json, const ember_chat_params* params, bool add_special,
+                                          ember_token* tokens, size_t capacity, size_t* n_tokens);
 
 /* ---------------------------------------------------------------------------------------------
  * Samplers

@@ -54,6 +54,7 @@ ember_status status_of(errc code) noexcept {
         case errc::cancelled: return EMBER_ERR_CANCELLED;
         case errc::io_error: return EMBER_ERR_IO;
         case errc::internal: return EMBER_ERR_INTERNAL;
+        case errc::template_error: return EMBER_ERR_TEMPLATE;
     }
     return EMBER_ERR_INTERNAL;
 }
@@ -202,6 +203,7 @@ EMBER_API const char* ember_status_string(ember_status status) {
         case EMBER_ERR_INTERNAL: return "internal error";
         case EMBER_ERR_BUFFER_TOO_SMALL: return "buffer too small";
         case EMBER_ERR_NOT_FOUND: return "not found";
+        case EMBER_ERR_TEMPLATE: return "template error";
         default: return "unknown status";
     }
 }
