@@ -419,6 +419,11 @@ EMBER_API ember_status ember_chat_apply_template_messages(const ember_model* mod
 EMBER_API ember_status ember_chat_tokenize(const ember_model* model, const char* template_source,
                                           const char* messages_json, const ember_chat_params* params, bool add_special,
                                           ember_token* tokens, size_t capacity, size_t* n_tokens);
+/* The same from an array of plain role/content messages. */
+EMBER_API ember_status ember_chat_tokenize_messages(const ember_model* model, const char* template_source,
+                                                   const ember_chat_message* messages, size_t n_messages,
+                                                   const ember_chat_params* params, bool add_special, ember_token* tokens,
+                                                   size_t capacity, size_t* n_tokens);
 
 /* ---------------------------------------------------------------------------------------------
  * Samplers

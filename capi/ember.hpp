@@ -96,6 +96,27 @@ public:
         out.resize(n);
         return out;
     }
+    // The conversation rendered with the model's chat template (or `tmpl`; nullptr: the
+    // model's, ChatML when it has none) and tokenized with message contents kept as text.
+    std::vector<ember_token> chat_tokenize(const std::vector<ember_chat_message>& msgs, const char* tmpl = nullptr,
+                                           const ember_chat_params* params = nullptr, bool add_special = true) const {
+        std::vector<ember_token> out(256);
+        size_t n = 0;
+        ember_status s = ember_chat_tokenize_messages(get(), tmpl, msgs.data(), msgs.size(), params, add_special, out.data(), out.size(), &n);
+        if (s == EMBER_ERR_BUFFER_TOO_SMALL) {
+            out.resize(n);
+            s = ember_chat_tokenize_messages(get(), tmpl, msgs.data(), msgs.size(), params, add_special, out.data(), out.size(), &n);
+        }
+        check(s);
+        out.resize(n);
+        return out;
+    }
+    std::string chat_apply_template(const std::vector<ember_chat_message>& msgs, const char* tmpl = nullptr,
+                                    const ember_chat_params* params = nullptr) const {
+        return detail::fetch_text([&](char* b, size_t n, size_t* sz) {
+            return ember_chat_apply_template_messages(get(), tmpl, msgs.data(), msgs.size(), params, b, n, sz);
+        });
+    }
     std::string detokenize(const std::vector<ember_token>& ids, bool special = false) const {
         return detail::fetch_text([&](char* b, size_t n, size_t* sz) {
             return ember_model_detokenize(get(), ids.data(), ids.size(), special, false, b, n, sz);

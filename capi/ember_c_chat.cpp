@@ -61,6 +61,21 @@ chat_options options_of(const ember_chat_params& p) {
     return o;
 }
 
+std::vector<chat_message> messages_of(const ember_chat_message* messages, size_t n_messages) {
+    if (!messages && n_messages > 0) fail_status(EMBER_ERR_INVALID_ARGUMENT, "messages is NULL but n_messages is {}", n_messages);
+    std::vector<chat_message> msgs;
+    for (size_t i = 0; i < n_messages; ++i) {
+        if (!messages[i].role) fail_status(EMBER_ERR_INVALID_ARGUMENT, "messages[{}].role is NULL", i);
+        if (!messages[i].content) fail_status(EMBER_ERR_INVALID_ARGUMENT, "messages[{}].content is NULL", i);
+        msgs.push_back({messages[i].role, messages[i].content});
+    }
+    return msgs;
+}
+
+ember_chat_params params_of(const ember_chat_params* params) {
+    return params ? read_params(params, chat_defaults(), "ember_chat_params", k_chat_params_fields) : chat_defaults();
+}
+
 }  // namespace
 
 }  // namespace ember::capi
@@ -77,8 +92,7 @@ EMBER_API ember_status ember_chat_apply_template(const ember_model* model, const
                                                 char* buf, size_t capacity, size_t* size) {
     return guard(__func__, [&] {
         need(messages_json, "messages_json");
-        const ember_chat_params p = params ? read_params(params, chat_defaults(), "ember_chat_params", k_chat_params_fields)
-                                           : chat_defaults();
+        const ember_chat_params p = params_of(params);
         const chat_prompt r = pick_template(model, template_source, p).apply(messages_json, options_of(p));
         write_text(r.text, buf, capacity, size);
     });
@@ -89,15 +103,8 @@ EMBER_API ember_status ember_chat_apply_template_messages(const ember_model* mod
                                                          const ember_chat_params* params, char* buf, size_t capacity,
                                                          size_t* size) {
     return guard(__func__, [&] {
-        if (!messages && n_messages > 0) fail_status(EMBER_ERR_INVALID_ARGUMENT, "messages is NULL but n_messages is {}", n_messages);
-        std::vector<chat_message> msgs;
-        for (size_t i = 0; i < n_messages; ++i) {
-            if (!messages[i].role) fail_status(EMBER_ERR_INVALID_ARGUMENT, "messages[{}].role is NULL", i);
-            if (!messages[i].content) fail_status(EMBER_ERR_INVALID_ARGUMENT, "messages[{}].content is NULL", i);
-            msgs.push_back({messages[i].role, messages[i].content});
-        }
-        const ember_chat_params p = params ? read_params(params, chat_defaults(), "ember_chat_params", k_chat_params_fields)
-                                           : chat_defaults();
+        const std::vector<chat_message> msgs = messages_of(messages, n_messages);
+        const ember_chat_params p = params_of(params);
         const chat_prompt r = pick_template(model, template_source, p).apply(msgs, options_of(p));
         write_text(r.text, buf, capacity, size);
     });
@@ -109,9 +116,22 @@ EMBER_API ember_status ember_chat_tokenize(const ember_model* model, const char*
     return guard(__func__, [&] {
         const ember::model& m = model_of(model);
         need(messages_json, "messages_json");
-        const ember_chat_params p = params ? read_params(params, chat_defaults(), "ember_chat_params", k_chat_params_fields)
-                                           : chat_defaults();
+        const ember_chat_params p = params_of(params);
         const chat_prompt r = pick_template(model, template_source, p).apply(messages_json, options_of(p));
+        const std::vector<token_id> ids = tokenize_prompt(m.vocab(), r, add_special);
+        write_items(ids.data(), ids.size(), tokens, capacity, n_tokens, "tokens");
+    });
+}
+
+EMBER_API ember_status ember_chat_tokenize_messages(const ember_model* model, const char* template_source,
+                                                   const ember_chat_message* messages, size_t n_messages,
+                                                   const ember_chat_params* params, bool add_special, ember_token* tokens,
+                                                   size_t capacity, size_t* n_tokens) {
+    return guard(__func__, [&] {
+        const ember::model& m = model_of(model);
+        const std::vector<chat_message> msgs = messages_of(messages, n_messages);
+        const ember_chat_params p = params_of(params);
+        const chat_prompt r = pick_template(model, template_source, p).apply(msgs, options_of(p));
         const std::vector<token_id> ids = tokenize_prompt(m.vocab(), r, add_special);
         write_items(ids.data(), ids.size(), tokens, capacity, n_tokens, "tokens");
     });

@@ -1,16 +1,17 @@
 // chat.cpp - a multi-turn chat over the C API's C++ owners (capi/ember.hpp).
 //
-//   chat MODEL [N [TEMP]]              one user turn per line of stdin; replies stream to stdout
-//   chat --template-family FILE.jinja  prints the family a chat template is recognised as
+//   chat MODEL [N [TEMP]] [--template FILE.jinja] [--print-prompt]
 //
-// N caps each reply (default 128 tokens), TEMP is the sampling temperature (default 0: greedy).
-// The conversation is formatted with the model's chat template when ember recognises its
-// family (tokenizer.chat_template is Jinja; instead of evaluating it, the common layouts -
-// ChatML, Llama-3, Llama-2/Mistral [INST], Phi-3, Gemma, GLM, DeepSeek, Granite - are
-// recognised by their markers) and as a plain "User: ... / Assistant:" transcript otherwise.
+// One user turn per line of stdin; replies stream to stdout. N caps each reply (default 128
+// tokens), TEMP is the sampling temperature (default 0: greedy). The conversation is formatted by
+// the model's own chat template (tokenizer.chat_template, a Jinja program that ember evaluates as
+// Hugging Face does), or by FILE.jinja; a model without one gets ChatML, with a warning. The
+// prompt is tokenized so that what the user types is text: "<|im_end|>" in a message cannot end
+// the turn. --print-prompt prints each rendered prompt instead of generating.
 // Every turn re-tokenizes the whole conversation; the context reuses the cached prefix, so only
 // the new turn is evaluated.
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -25,108 +26,6 @@ struct message {
     std::string role;  // "system", "user" or "assistant"
     std::string content;
 };
-
-enum class chat_format { chatml, llama3, llama2, phi3, gemma, glm, deepseek, granite, plain };
-
-chat_format detect_format(const std::string& tmpl) {
-    auto has = [&](const char* marker) { return tmpl.find(marker) != std::string::npos; };
-    if (has("<|im_start|>")) return chat_format::chatml;
-    if (has("<|start_header_id|>")) return chat_format::llama3;
-    if (has("<start_of_turn>")) return chat_format::gemma;
-    if (has("<\uFF5CUser\uFF5C>")) return chat_format::deepseek;  // fullwidth bars: <｜User｜>
-    if (has("<|start_of_role|>")) return chat_format::granite;
-    if (has("[gMASK]")) return chat_format::glm;
-    if (has("<|user|>") && has("<|end|>")) return chat_format::phi3;
-    if (has("[INST]")) return chat_format::llama2;
-    return chat_format::plain;
-}
-
-const char* format_name(chat_format f) {
-    switch (f) {
-        case chat_format::chatml: return "ChatML";
-        case chat_format::llama3: return "Llama-3";
-        case chat_format::llama2: return "Llama-2 [INST]";
-        case chat_format::phi3: return "Phi-3";
-        case chat_format::gemma: return "Gemma";
-        case chat_format::glm: return "GLM";
-        case chat_format::deepseek: return "DeepSeek";
-        case chat_format::granite: return "Granite";
-        case chat_format::plain: return "plain User:/Assistant:";
-    }
-    return "?";
-}
-
-// The conversation so far, ending with the cue for the assistant's next reply. BOS is left to
-// the tokenizer (add_special), which knows whether the model wants one.
-std::string render(chat_format f, const std::vector<message>& msgs) {
-    std::string out;
-    switch (f) {
-        case chat_format::chatml:
-            for (const auto& m : msgs) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
-            return out + "<|im_start|>assistant\n";
-        case chat_format::llama3:
-            for (const auto& m : msgs) out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + m.content + "<|eot_id|>";
-            return out + "<|start_header_id|>assistant<|end_header_id|>\n\n";
-        case chat_format::phi3:
-            for (const auto& m : msgs) out += "<|" + m.role + "|>\n" + m.content + "<|end|>\n";
-            return out + "<|assistant|>\n";
-        case chat_format::gemma:
-            for (const auto& m : msgs)
-                out += "<start_of_turn>" + std::string(m.role == "assistant" ? "model" : "user") + "\n" + m.content + "<end_of_turn>\n";
-            return out + "<start_of_turn>model\n";
-        case chat_format::glm:
-            out = "[gMASK]<sop>";
-            for (const auto& m : msgs) out += "<|" + m.role + "|>\n" + m.content;
-            return out + "<|assistant|>\n";
-        case chat_format::deepseek:
-            for (const auto& m : msgs) {
-                if (m.role == "system") out += m.content;
-                else if (m.role == "user") out += "<\uFF5CUser\uFF5C>" + m.content;
-                else out += "<\uFF5CAssistant\uFF5C>" + m.content + "<\uFF5Cend\u2581of\u2581sentence\uFF5C>";
-            }
-            return out + "<\uFF5CAssistant\uFF5C>";
-        case chat_format::granite:
-            for (const auto& m : msgs) out += "<|start_of_role|>" + m.role + "<|end_of_role|>" + m.content + "<|end_of_text|>\n";
-            return out + "<|start_of_role|>assistant<|end_of_role|>";
-        case chat_format::llama2: {
-            std::string system;
-            for (const auto& m : msgs) {
-                if (m.role == "system") {
-                    system = "<<SYS>>\n" + m.content + "\n<</SYS>>\n\n";
-                } else if (m.role == "user") {
-                    out += "[INST] " + system + m.content + " [/INST]";
-                    system.clear();
-                } else {
-                    out += " " + m.content + " </s><s>";
-                }
-            }
-            return out;
-        }
-        case chat_format::plain:
-            for (const auto& m : msgs) {
-                if (m.role == "system") out += m.content + "\n\n";
-                else out += (m.role == "user" ? "User: " : "Assistant: ") + m.content + "\n";
-            }
-            return out + "Assistant:";
-    }
-    return out;
-}
-
-// Text that ends a reply when the model writes it out instead of emitting an end token.
-std::vector<std::string> stop_strings(chat_format f) {
-    switch (f) {
-        case chat_format::chatml: return {"<|im_end|>", "<|im_start|>"};
-        case chat_format::llama3: return {"<|eot_id|>", "<|start_header_id|>"};
-        case chat_format::phi3: return {"<|end|>", "<|user|>"};
-        case chat_format::gemma: return {"<end_of_turn>", "<start_of_turn>"};
-        case chat_format::llama2: return {"[INST]", "</s>"};
-        case chat_format::glm: return {"<|user|>", "<|observation|>"};
-        case chat_format::deepseek: return {"<\uFF5Cend\u2581of\u2581sentence\uFF5C>", "<\uFF5CUser\uFF5C>"};
-        case chat_format::granite: return {"<|end_of_text|>", "<|start_of_role|>"};
-        case chat_format::plain: return {"\nUser:", "\nAssistant:"};
-    }
-    return {};
-}
 
 // Streams text to stdout but holds back a tail that could still become a stop string.
 class reply_printer {
@@ -177,32 +76,46 @@ std::string trim(const std::string& s) {
     return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
+void print_log(int32_t level, const char* msg, void*) {
+    if (level >= EMBER_LOG_WARN) std::fprintf(stderr, "chat: %s\n", msg);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    // chat --template-family FILE: the family a Jinja chat template is recognised as.
-    if (argc == 3 && std::string(argv[1]) == "--template-family") {
-        std::ifstream in(argv[2], std::ios::binary);
-        if (!in) {
-            std::fprintf(stderr, "chat: cannot open %s\n", argv[2]);
-            return 1;
-        }
-        std::ostringstream text;
-        text << in.rdbuf();
-        std::printf("%s\n", format_name(detect_format(text.str())));
-        return 0;
+    std::vector<std::string> pos;
+    std::string template_file;
+    bool print_prompt = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--template" && i + 1 < argc) template_file = argv[++i];
+        else if (a == "--print-prompt") print_prompt = true;
+        else pos.push_back(a);
     }
-    if (argc < 2 || argc > 4) {
-        std::fprintf(stderr, "usage: %s MODEL [N [TEMP]]   (one user turn per line of stdin)\n", argv[0]);
+    if (pos.empty() || pos.size() > 3) {
+        std::fprintf(stderr, "usage: %s MODEL [N [TEMP]] [--template FILE.jinja] [--print-prompt]   (one user turn per line of stdin)\n",
+                     argv[0]);
         return 2;
     }
     try {
-        const ember::c::model model(argv[1]);
-        const int64_t n_max = argc > 2 ? std::stoll(argv[2]) : 128;
-        const float temp = argc > 3 ? std::stof(argv[3]) : 0.0f;
-
-        const chat_format fmt = detect_format(model.meta("tokenizer.chat_template").value_or(""));
-        std::fprintf(stderr, "chat: %s, format %s\n", model.description().c_str(), format_name(fmt));
+        ember_log_set(print_log, nullptr);
+        const ember::c::model model(pos[0]);
+        const int64_t n_max = pos.size() > 1 ? std::stoll(pos[1]) : 128;
+        const float temp = pos.size() > 2 ? std::stof(pos[2]) : 0.0f;
+        std::string tmpl;
+        if (!template_file.empty()) {
+            std::ifstream in(template_file, std::ios::binary);
+            if (!in) {
+                std::fprintf(stderr, "chat: cannot open %s\n", template_file.c_str());
+                return 1;
+            }
+            std::ostringstream text;
+            text << in.rdbuf();
+            tmpl = text.str();
+        }
+        const char* tmpl_arg = template_file.empty() ? nullptr : tmpl.c_str();
+        std::fprintf(stderr, "chat: %s, %s\n", model.description().c_str(),
+                     tmpl_arg ? template_file.c_str() : model.meta("tokenizer.chat_template") ? "the model's chat template" : "ChatML");
 
         ember_context_params cp = ember_context_default_params();
         cp.context_shift = true;
@@ -221,9 +134,17 @@ int main(int argc, char** argv) {
                 continue;
             }
             history.push_back({"user", line});
-            const auto prompt = model.tokenize(render(fmt, history), /*add_special=*/true, /*parse_special=*/true);
+            std::vector<ember_chat_message> msgs;
+            for (const message& m : history) msgs.push_back({m.role.c_str(), m.content.c_str()});
+            if (print_prompt) {
+                std::fputs(model.chat_apply_template(msgs, tmpl_arg).c_str(), stdout);
+                std::fputs("\n---\n", stdout);
+                history.push_back({"assistant", "(reply " + std::to_string(turn) + ")"});
+                continue;
+            }
+            const auto prompt = model.chat_tokenize(msgs, tmpl_arg);
 
-            reply_printer out(stop_strings(fmt));
+            reply_printer out({});
             ember_generate_params gp = ember_generate_default_params();
             gp.max_tokens = n_max;
             smp.reset();  // the penalty history restarts with each full prompt

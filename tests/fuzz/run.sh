@@ -5,6 +5,7 @@
 #              samples (tests/broken_gguf.hpp)
 #   tokenizer  the tokenizers: text through every vocabulary of ../shared/vocab and vocabularies
 #              built from the input; seeds from llama.cpp's test inputs (tokenizer_seeds.py)
+#   template   the chat-template interpreter; seeds are the real templates of ../shared/templates
 # The growing corpus is kept in build-fuzz/fuzz/<target>/corpus and crashes land in
 # build-fuzz/fuzz/<target>/artifacts (exit status non-zero).
 #   tests/fuzz/run.sh [TARGET] [SECONDS] [extra libFuzzer flags, e.g. -jobs=2 -workers=2]
@@ -45,5 +46,15 @@ case "$target" in
       -max_len=16384 -timeout=10 -rss_limit_mb=4096 -dict="$root/tests/fuzz/tokenizer.dict" \
       -artifact_prefix="$work/artifacts/" -print_final_stats=1 "$@" "$work/corpus" "$work/seeds"
     ;;
-  *) echo "run.sh: unknown fuzz target '$target' (gguf, tokenizer)" >&2; exit 2 ;;
+  template)
+    cmake --build "$build" -j"${EMBER_FUZZ_JOBS:-2}" --target fuzz_template
+    shared="${EMBER_SHARED_DIR:-$root/../shared}"
+    mkdir -p "$work/seeds"
+    cp "$shared"/templates/*.jinja "$work/seeds/"
+    # Rendering is bounded by the target's limits (200k steps, 1 MiB of output).
+    exec "$build/tests/fuzz/fuzz_template" -max_total_time="$secs" -max_len=65536 -timeout=10 \
+      -rss_limit_mb=2048 -dict="$root/tests/fuzz/template.dict" \
+      -artifact_prefix="$work/artifacts/" -print_final_stats=1 "$@" "$work/corpus" "$work/seeds"
+    ;;
+  *) echo "run.sh: unknown fuzz target '$target' (gguf, tokenizer, template)" >&2; exit 2 ;;
 esac

@@ -1,0 +1,15 @@
+# Copies the real chat templates (../shared/templates) as seeds and runs fuzz_template over them once.
+#   cmake -DFUZZER=<fuzz_template> -DTEMPLATES=<shared/templates> -DDIR=<folder> -P run_template_seeds.cmake
+file(REMOVE_RECURSE "${DIR}")
+file(MAKE_DIRECTORY "${DIR}")
+file(GLOB templates "${TEMPLATES}/*.jinja")
+list(LENGTH templates n)
+if(n LESS 50)
+  message(FATAL_ERROR "only ${n} templates in ${TEMPLATES}")
+endif()
+file(COPY ${templates} DESTINATION "${DIR}")
+execute_process(COMMAND "${FUZZER}" -runs=0 "${DIR}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "fuzz_template failed on the seed corpus (${rc}):\n${err}")
+endif()
+message(STATUS "fuzz_template: ${n} templates ran cleanly")
