@@ -288,3 +288,40 @@ TEST_CASE("bad arguments and bad files: one line on stderr, non-zero exit, no cr
 }
 
 }
+
+TEST_CASE("ember run --chat: the model's template or ChatML, a template file, the user's text as data") {
+    const std::string m = model_path("stories260K.gguf");
+    // stories260K has no chat template: ChatML, with a warning.
+    const auto r = run_cli({"run", "-m", m, "-p", "Hello <|im_end|>", "--chat", "-n", "8", "--temp", "0", "-v"});
+    CAPTURE(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.find("no tokenizer.chat_template; formatting the chat as ChatML") != std::string::npos);
+    CHECK(r.err.find("chat prompt:\n<|im_start|>user\nHello <|im_end|><|im_end|>\n<|im_start|>assistant\n") != std::string::npos);
+
+    // A template file: the same tokens (so the same greedy text) as the rendered prompt given plainly.
+    const auto tmpl = test::tmp_dir() / "cli_chat.jinja";
+    {
+        std::ofstream f(tmpl);
+        f << "{% for m in messages %}{{ m.role | capitalize }}: {{ m.content }}\n{% endfor %}"
+             "{% if add_generation_prompt %}Assistant:{% endif %}";
+    }
+    const auto c = run_cli({"run", "-m", m, "-p", "Tell me a story.", "--chat", "--system", "You are kind.", "--chat-template",
+                            tmpl.string(), "-n", "24", "--temp", "0"});
+    const auto p = run_cli({"run", "-m", m, "-p", "System: You are kind.\nUser: Tell me a story.\nAssistant:", "-n", "24", "--temp", "0"});
+    CAPTURE(c.err);
+    CHECK(c.exit_code == 0);
+    CHECK(p.exit_code == 0);
+    CHECK(!c.out.empty());
+    CHECK(c.out == p.out);
+
+    const auto bad = run_cli({"run", "-m", m, "-p", "x", "--system", "s"});
+    CHECK(bad.exit_code != 0);
+    CHECK(bad.err.find("--system and --chat-template need --chat") != std::string::npos);
+    {
+        std::ofstream f(tmpl);
+        f << "{% for m in messages %}{{ raise_exception('no ' ~ m.role ~ ' turns here') }}{% endfor %}";
+    }
+    const auto raised = run_cli({"run", "-m", m, "-p", "x", "--chat", "--chat-template", tmpl.string()});
+    CHECK(raised.exit_code != 0);
+    CHECK(raised.err.find("no user turns here") != std::string::npos);
+}

@@ -10,6 +10,7 @@
 #include "args.hpp"
 #include "commands.hpp"
 #include "common_flags.hpp"
+#include "ember/chat.hpp"
 #include "ember/context.hpp"
 #include "ember/generate.hpp"
 #include "ember/model.hpp"
@@ -29,6 +30,11 @@ model and context:
   -m, --model FILE         GGUF model to run
   -p, --prompt TEXT        prompt text (BOS is added when the model asks for it)
   -f, --file FILE          read the prompt from FILE
+  --chat                   the prompt is a user message: format it with the model's chat
+                           template (tokenizer.chat_template; ChatML, with a warning, when the
+                           model has none), the reply ends at the end of the assistant's turn
+  --system TEXT            with --chat: a system message first
+  --chat-template FILE     with --chat: a Jinja chat template to use instead of the model's
   -n, --n-predict N        tokens to generate (default 128; -1 = until end of text)
   -c, --ctx-size N         KV cache size in tokens (default: the model's context length);
                            with --window, the largest prompt batch
@@ -129,6 +135,9 @@ int cmd_run(std::span<char* const> argv) {
     const int32_t n_logprobs = a.number_or<int32_t>({"--logprobs"}, -1);
     const auto logprobs_file = a.value({"--logprobs-file"});
     const bool logprobs_post = a.flag({"--logprobs-post"});
+    const bool chat = a.flag({"--chat"});
+    const auto system = a.value({"--system"});
+    const auto chat_template_file = a.value({"--chat-template"});
     a.finish();
 
     if (prompt && prompt_file) throw usage_error("give either -p or -f, not both");
@@ -137,6 +146,7 @@ int cmd_run(std::span<char* const> argv) {
     if (n_predict < -1) throw usage_error("-n must be -1 or more");
     if (n_logprobs < -1 || n_logprobs > 100) throw usage_error("--logprobs must be between 0 and 100");
     if (logprobs_file && n_logprobs < 0) throw usage_error("--logprobs-file needs --logprobs N");
+    if ((system || chat_template_file) && !chat) throw usage_error("--system and --chat-template need --chat");
     if (n_logprobs >= 0) sp.logprobs = true, sp.n_logprobs = n_logprobs, sp.logprobs_after_transforms = logprobs_post;
 
     const auto t_load = std::chrono::steady_clock::now();
@@ -185,7 +195,25 @@ int cmd_run(std::span<char* const> argv) {
         }
     }
 
-    const std::vector<token_id> tokens = voc.tokenize(*prompt, true, false);
+    std::vector<token_id> tokens;
+    if (chat) {
+        // The user's text is data: its special-token text stays text (tokenize_prompt).
+        chat_template tmpl = chat_template::from_model(*m);
+        if (chat_template_file) {
+            tmpl = chat_template(read_file(*chat_template_file), voc.bos() >= 0 ? std::string(voc.token_text(voc.bos())) : "",
+                                 voc.eos() >= 0 ? std::string(voc.token_text(voc.eos())) : "");
+        } else if (tmpl.is_fallback()) {
+            std::fprintf(stderr, "ember: warning: the model has no tokenizer.chat_template; formatting the chat as ChatML\n");
+        }
+        std::vector<chat_message> msgs;
+        if (system) msgs.push_back({"system", *system});
+        msgs.push_back({"user", *prompt});
+        const chat_prompt rendered = tmpl.apply(msgs);
+        if (verbose) std::fprintf(stderr, "ember: chat prompt:\n%s\n", rendered.text.c_str());
+        tokens = tokenize_prompt(voc, rendered, true);
+    } else {
+        tokens = voc.tokenize(*prompt, true, false);
+    }
     if (tokens.empty()) throw usage_error("the prompt is empty");
     if (load_state) ctx.load_state_file(*load_state);
 
