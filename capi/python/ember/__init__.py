@@ -11,10 +11,10 @@ system's dynamic loader.
 """
 from ._lib import ABI_VERSION, LibraryNotFoundError
 from .core import (LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_WARN, Context, GenerateResult, MemoryUsage, Model, ModelInfo,
-                   Piece, Sampler, TensorInfo, TokenLogprob, quantize_file, set_log_handler, version)
+                   Piece, Sampler, TensorInfo, TokenLogprob, apply_chat_template, quantize_file, set_log_handler, version)
 from .errors import (BadFileError, BufferTooSmallError, CancelledError, ContextFullError, Error, FileMissingError,
                      InternalError, InvalidArgumentError, IOFailureError, KeyNotFoundError, OutOfMemoryError,
-                     UnsupportedError)
+                     TemplateError, UnsupportedError)
 
 __version__ = "0.1.0"
 
@@ -23,5 +23,5 @@ __all__ = [
     "TokenLogprob", "Piece", "GenerateResult", "quantize_file", "set_log_handler", "version", "LOG_DEBUG", "LOG_INFO",
     "LOG_WARN", "LOG_ERROR", "Error", "InvalidArgumentError", "FileMissingError", "BadFileError", "UnsupportedError",
     "OutOfMemoryError", "ContextFullError", "CancelledError", "IOFailureError", "InternalError", "BufferTooSmallError",
-    "KeyNotFoundError",
+    "KeyNotFoundError", "TemplateError", "apply_chat_template",
 ]

@@ -27,6 +27,7 @@ ERR_IO = -8
 ERR_INTERNAL = -9
 ERR_BUFFER_TOO_SMALL = -10
 ERR_NOT_FOUND = -11
+ERR_TEMPLATE = -12
 
 TYPE_F32, TYPE_F16, TYPE_Q8_0 = 0, 1, 8
 SEED_RANDOM = 2**64 - 1
@@ -39,6 +40,13 @@ progress_fn = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_float, ctypes.c_void_p)
 class model_params(ctypes.Structure):
     _fields_ = [("struct_size", ctypes.c_size_t), ("use_mmap", ctypes.c_bool), ("check_tensors", ctypes.c_bool),
                 ("progress", progress_fn), ("progress_user_data", ctypes.c_void_p)]
+
+
+class chat_params(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("add_generation_prompt", ctypes.c_bool),
+                ("tools_json", ctypes.c_char_p), ("extra_json", ctypes.c_char_p), ("bos_token", ctypes.c_char_p),
+                ("eos_token", ctypes.c_char_p), ("now", ctypes.c_int64), ("max_steps", ctypes.c_uint64),
+                ("max_output", ctypes.c_uint64)]
 
 
 class model_info(ctypes.Structure):
@@ -156,6 +164,9 @@ _PROTOTYPES = {
     "ember_model_token_text": (c_status, [vp, c_token, buf_t, size_t, c_size_p]),
     "ember_model_token_attr": (c_status, [vp, c_token, P(ctypes.c_float), P(i32), P(bool_)]),
     "ember_model_token_find": (c_status, [vp, char_p, P(c_token)]),
+    "ember_chat_params_init": (c_status, [P(chat_params), size_t]),
+    "ember_chat_apply_template": (c_status, [vp, char_p, char_p, P(chat_params), buf_t, size_t, c_size_p]),
+    "ember_chat_tokenize": (c_status, [vp, char_p, char_p, P(chat_params), bool_, P(c_token), size_t, c_size_p]),
     "ember_context_params_init": (c_status, [P(context_params), size_t]),
     "ember_context_create": (c_status, [vp, P(context_params), P(vp)]),
     "ember_context_free": (None, [vp]),

@@ -6,6 +6,7 @@ a time (Context.abort() is the exception: call it from anywhere).
 """
 import codecs
 import ctypes
+import json
 import os
 from collections import namedtuple
 
@@ -55,6 +56,37 @@ def _fetch_text(fill, raw=False):
     check(status)
     data = buf.raw[:size.value]
     return data if raw else data.decode("utf-8", "replace")
+
+
+def _json(obj, what):
+    try:
+        return json.dumps(obj).encode()
+    except (TypeError, ValueError) as e:
+        raise InvalidArgumentError("%s cannot be written as JSON: %s" % (what, e), _lib.ERR_INVALID_ARGUMENT) from None
+
+
+def _chat_params(add_generation_prompt, tools, now, extra, bos_token=None, eos_token=None):
+    p = _lib.chat_params()
+    check(lib().ember_chat_params_init(ctypes.byref(p), ctypes.sizeof(p)))
+    p.add_generation_prompt = bool(add_generation_prompt)
+    p.tools_json = _json(tools, "tools") if tools is not None else None
+    p.extra_json = _json(extra, "the template variables") if extra else None
+    p.bos_token = bos_token.encode() if bos_token is not None else None
+    p.eos_token = eos_token.encode() if eos_token is not None else None
+    p.now = -1 if now is None else int(now)
+    return p
+
+
+def apply_chat_template(template, messages, add_generation_prompt=True, tools=None, now=None, bos_token="",
+                        eos_token="", **extra):
+    """Renders `messages` (dicts as Hugging Face passes them) with a Jinja chat template string,
+    as transformers' apply_chat_template(tokenize=False) does. Keyword arguments beyond the named
+    ones are template variables (e.g. enable_thinking=False). now: strftime_now's clock (seconds
+    since the epoch, UTC); None: the current local time. Raises TemplateError for what the
+    template raises and InvalidArgumentError for messages that are not JSON-serializable."""
+    p = _chat_params(add_generation_prompt, tools, now, extra, bos_token, eos_token)
+    msgs = _json(list(messages), "messages")
+    return _fetch_text(lambda b, c, s: lib().ember_chat_apply_template(None, template.encode(), msgs, ctypes.byref(p), b, c, s))
 
 
 def _tokens_array(tokens):
@@ -193,6 +225,32 @@ class Model(_Handle):
             n = ctypes.c_size_t()
             status = lib().ember_model_tokenize(self._h(), data, len(data), add_special, parse_special, out, cap,
                                                 ctypes.byref(n))
+            if status != _lib.ERR_BUFFER_TOO_SMALL:
+                break
+            cap = n.value
+        check(status)
+        return list(out[: n.value])
+
+    def apply_chat_template(self, messages, add_generation_prompt=True, tools=None, template=None, now=None, **extra):
+        """The conversation rendered with the model's chat template (or `template`), ChatML when
+        the model has none (a warning is logged). See ember.apply_chat_template."""
+        p = _chat_params(add_generation_prompt, tools, now, extra)
+        msgs = _json(list(messages), "messages")
+        t = template.encode() if template is not None else None
+        return _fetch_text(lambda b, c, s: lib().ember_chat_apply_template(self._h(), t, msgs, ctypes.byref(p), b, c, s))
+
+    def tokenize_chat(self, messages, add_generation_prompt=True, tools=None, template=None, now=None, add_special=True,
+                      **extra):
+        """apply_chat_template then tokenize, safely: the template's own markers become special
+        tokens while special-token text inside the messages stays text."""
+        p = _chat_params(add_generation_prompt, tools, now, extra)
+        msgs = _json(list(messages), "messages")
+        t = template.encode() if template is not None else None
+        cap = 256
+        for _ in range(2):
+            out = (_lib.c_token * cap)()
+            n = ctypes.c_size_t()
+            status = lib().ember_chat_tokenize(self._h(), t, msgs, ctypes.byref(p), add_special, out, cap, ctypes.byref(n))
             if status != _lib.ERR_BUFFER_TOO_SMALL:
                 break
             cap = n.value

@@ -67,9 +67,14 @@ class KeyNotFoundError(Error, KeyError):
     status = _lib.ERR_NOT_FOUND
 
 
+class TemplateError(Error):
+    """A chat template failed: a syntax error, raise_exception(), a type error or a limit."""
+    status = _lib.ERR_TEMPLATE
+
+
 _BY_STATUS = {cls.status: cls for cls in (
     InvalidArgumentError, FileMissingError, BadFileError, UnsupportedError, OutOfMemoryError, ContextFullError,
-    CancelledError, IOFailureError, InternalError, BufferTooSmallError, KeyNotFoundError)}
+    CancelledError, IOFailureError, InternalError, BufferTooSmallError, KeyNotFoundError, TemplateError)}
 
 
 def error_for(status, message):
