@@ -25,6 +25,7 @@ pub const EMBER_ERR_IO: ember_status = -8;
 pub const EMBER_ERR_INTERNAL: ember_status = -9;
 pub const EMBER_ERR_BUFFER_TOO_SMALL: ember_status = -10;
 pub const EMBER_ERR_NOT_FOUND: ember_status = -11;
+pub const EMBER_ERR_TEMPLATE: ember_status = -12;
 
 pub type ember_token = i32;
 pub type ember_seq = i32;
@@ -73,6 +74,27 @@ pub struct ember_model_params {
     pub check_tensors: bool,
     pub progress: ember_progress_fn,
     pub progress_user_data: *mut c_void,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ember_chat_params {
+    pub struct_size: usize,
+    pub add_generation_prompt: bool,
+    pub tools_json: *const c_char,
+    pub extra_json: *const c_char,
+    pub bos_token: *const c_char,
+    pub eos_token: *const c_char,
+    pub now: i64,
+    pub max_steps: u64,
+    pub max_output: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ember_chat_message {
+    pub role: *const c_char,
+    pub content: *const c_char,
 }
 
 #[repr(C)]
@@ -308,6 +330,18 @@ extern "C" {
     pub fn ember_model_token_attr(model: *const ember_model, token: ember_token, score: *mut f32, type_: *mut i32, is_eog: *mut bool)
         -> ember_status;
     pub fn ember_model_token_find(model: *const ember_model, text: *const c_char, token: *mut ember_token) -> ember_status;
+
+    pub fn ember_chat_params_init(params: *mut ember_chat_params, struct_size: usize) -> ember_status;
+    pub fn ember_chat_apply_template(model: *const ember_model, template_source: *const c_char, messages_json: *const c_char,
+                                     params: *const ember_chat_params, buf: *mut c_char, capacity: usize, size: *mut usize)
+                                     -> ember_status;
+    pub fn ember_chat_apply_template_messages(model: *const ember_model, template_source: *const c_char,
+                                              messages: *const ember_chat_message, n_messages: usize,
+                                              params: *const ember_chat_params, buf: *mut c_char, capacity: usize,
+                                              size: *mut usize) -> ember_status;
+    pub fn ember_chat_tokenize(model: *const ember_model, template_source: *const c_char, messages_json: *const c_char,
+                               params: *const ember_chat_params, add_special: bool, tokens: *mut ember_token,
+                               capacity: usize, n_tokens: *mut usize) -> ember_status;
     pub fn ember_model_eog_tokens(
         model: *const ember_model,
         tokens: *mut ember_token,

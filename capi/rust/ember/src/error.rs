@@ -18,6 +18,8 @@ pub enum Status {
     Internal,
     BufferTooSmall,
     NotFound,
+    /// A chat template failed: a syntax error, raise_exception(), a type error or a limit.
+    Template,
     /// A code this crate does not know (from a newer library).
     Other(i32),
 }
@@ -36,6 +38,7 @@ impl Status {
             sys::EMBER_ERR_INTERNAL => Status::Internal,
             sys::EMBER_ERR_BUFFER_TOO_SMALL => Status::BufferTooSmall,
             sys::EMBER_ERR_NOT_FOUND => Status::NotFound,
+            sys::EMBER_ERR_TEMPLATE => Status::Template,
             other => Status::Other(other),
         }
     }
@@ -53,6 +56,7 @@ impl Status {
             Status::Internal => sys::EMBER_ERR_INTERNAL,
             Status::BufferTooSmall => sys::EMBER_ERR_BUFFER_TOO_SMALL,
             Status::NotFound => sys::EMBER_ERR_NOT_FOUND,
+            Status::Template => sys::EMBER_ERR_TEMPLATE,
             Status::Other(c) => c,
         }
     }

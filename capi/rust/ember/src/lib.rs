@@ -55,11 +55,13 @@ use std::sync::Mutex;
 
 pub use ember_sys as sys;
 
+mod chat;
 mod context;
 mod error;
 mod model;
 mod sampler;
 
+pub use chat::{apply_chat_template, ChatOptions};
 pub use context::{AbortHandle, CacheType, Context, ContextParams, GenerateOutcome, GenerateParams, MemoryUsage, StopReason, TokenEvent};
 pub use error::{Error, Result, Status};
 pub use model::{LoadOptions, Model, ModelInfo, TensorInfo};
