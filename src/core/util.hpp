@@ -29,6 +29,17 @@ inline std::optional<uint64_t> checked_mul(uint64_t a, uint64_t b) {
     if (__builtin_mul_overflow(a, b, &r)) return std::nullopt;
     return r;
 }
+// ASCII case-insensitive equality (preset and type names on the command line).
+inline bool iequal(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
 inline bool is_pow2(uint64_t x) { return x != 0 && (x & (x - 1)) == 0; }
 inline uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 

@@ -150,19 +150,13 @@ void validate(const random_model_shape& s) {
         fail(errc::invalid_argument, "random model: rope_orig_ctx {} (phi3 only, at most n_ctx {})", s.rope_orig_ctx, s.n_ctx);
 }
 
-bool iequal(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
 }  // namespace
 
 std::span<const random_model_preset> random_model_presets() noexcept { return k_presets; }
 
 const random_model_preset* find_random_model_preset(std::string_view name) noexcept {
     for (const auto& p : k_presets)
-        if (iequal(p.name, name)) return &p;
+        if (detail::iequal(p.name, name)) return &p;
     return nullptr;
 }
 

@@ -24,12 +24,6 @@ constexpr std::array<quant_preset, 8> k_presets{{
     {"Q2_K", 10, ggml_type::q2_K},
 }};
 
-bool iequal(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
-           });
-}
-
 bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
 
 // llama.cpp reads the layer with sscanf("blk.%d."): a number right after "blk.", else -1.
@@ -92,7 +86,7 @@ std::span<const quant_preset> quant_presets() noexcept { return k_presets; }
 
 const quant_preset* find_quant_preset(std::string_view name) noexcept {
     for (const auto& p : k_presets)
-        if (iequal(p.name, name)) return &p;
+        if (detail::iequal(p.name, name)) return &p;
     return nullptr;
 }
 
