@@ -134,3 +134,102 @@ TEST_CASE("GBNF: malformed grammars name the line and column") {
         CHECK_MESSAGE(got.find(want) != std::string::npos, got);
     }
 }
+
+#include <random>
+#include <regex>
+
+#include "grammar/matcher.hpp"
+
+namespace {
+
+std::shared_ptr<const compiled_grammar> compiled(const std::string& text) {
+    return std::make_shared<const compiled_grammar>(compile(parse_gbnf(text)));
+}
+
+// Whether the whole of `text` is a sentence of the grammar, fed in pieces of `chunk` bytes.
+bool matches(const std::shared_ptr<const compiled_grammar>& g, std::string_view text, size_t chunk = 1) {
+    matcher m(g);
+    for (size_t i = 0; i < text.size(); i += chunk)
+        if (!m.accept(text.substr(i, chunk))) return false;
+    return m.is_complete();
+}
+
+}  // namespace
+
+TEST_CASE("grammar matcher: JSON documents in and out of the grammar") {
+    const auto g = compiled(k_json);
+    for (const char* ok : {"{}", "{\"a\": 1}", "{\"a\": [1, 2.5, -3e7, true, null, \"x\\n\\u00e9\"], \"b\": {\"c\": {}}}",
+                           "{\n  \"k\": \"v\"\n}", "{\"é\": \"日本語 ✓\"}"}) {
+        CAPTURE(ok);
+        CHECK(matches(g, ok));
+        CHECK(matches(g, ok, 3));  // split inside UTF-8 characters too
+    }
+    for (const char* bad : {"", "{", "{\"a\" 1}", "{\"a\": 01x}", "[1]", "{\"a\": tru}", "{\"a\": \"\x01\"}", "{} x", "{'a': 1}"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(matches(g, bad));
+    }
+    matcher m(g);
+    CHECK_FALSE(m.is_complete());
+    CHECK(m.accept("{\"a\": "));
+    CHECK(m.can_accept("\"x\""));
+    CHECK_FALSE(m.can_accept("}"));
+    CHECK_FALSE(m.accept("}"));  // refused, state unchanged
+    CHECK(m.accept("[]}"));
+    CHECK(m.is_complete());
+    CHECK_FALSE(m.accept("\xff"));  // not UTF-8
+}
+
+TEST_CASE("grammar matcher: repetition bounds, classes and partial characters") {
+    const auto g = compiled("root ::= \"a\"{2,3} [^b-d]? \"é\"+\n");
+    CHECK(matches(g, "aaé"));
+    CHECK(matches(g, "aaaxéé"));
+    CHECK_FALSE(matches(g, "aé"));
+    CHECK(matches(g, "aaaaé"));  // the fourth a is the optional [^b-d]
+    CHECK_FALSE(matches(g, "aaaaaé"));
+    CHECK_FALSE(matches(g, "aacé"));
+    matcher m(g);
+    CHECK(m.accept("aa"));
+    CHECK(m.accept("\xC3"));  // the first byte of é (or of another 2-byte character) fits
+    CHECK_FALSE(m.is_complete());
+    CHECK(m.accept("\xA9"));
+    CHECK(m.is_complete());
+    CHECK_FALSE(m.is_finished());  // more é may follow
+    const auto fixed = compiled("root ::= \"ok\"\n");
+    matcher f(fixed);
+    CHECK(f.accept("ok"));
+    CHECK(f.is_finished());
+}
+
+TEST_CASE("grammar matcher: agrees with std::regex on a regular grammar over random strings") {
+    const auto g = compiled("root ::= (\"ab\" | \"c\")* \"d\"? ([x-z] [0-9]{1,2})*\n");
+    const std::regex re("(ab|c)*d?([x-z][0-9]{1,2})*");
+    std::mt19937 rng(7);
+    const std::string alphabet = "abcdxz05";
+    int n_in = 0;
+    for (int i = 0; i < 4000; ++i) {
+        std::string s;
+        const int len = int(rng() % 9);
+        for (int k = 0; k < len; ++k) s += alphabet[rng() % alphabet.size()];
+        const bool want = std::regex_match(s, re);
+        n_in += want;
+        CAPTURE(s);
+        CHECK(matches(g, s) == want);
+    }
+    CHECK(n_in > 100);  // the sample holds both kinds
+}
+
+TEST_CASE("grammar compile: left recursion is refused, naming the cycle") {
+    try {
+        compile(parse_gbnf("root ::= expr\nexpr ::= expr \"+\" term | term\nterm ::= [0-9]\n"));
+        FAIL("left recursion was accepted");
+    } catch (const ember::error& e) {
+        CHECK(std::string(e.what()).find("left-recursive: expr -> expr") != std::string::npos);
+    }
+    try {
+        compile(parse_gbnf("root ::= a\na ::= b? a \"x\"\nb ::= \"y\"\n"));
+        FAIL("left recursion through a nullable prefix was accepted");
+    } catch (const ember::error& e) {
+        CHECK(std::string(e.what()).find("left-recursive") != std::string::npos);
+    }
+    CHECK_NOTHROW(compile(parse_gbnf("root ::= \"(\" root \")\" | \"\"\n")));  // right/nested recursion is fine
+}
