@@ -233,3 +233,43 @@ TEST_CASE("grammar compile: left recursion is refused, naming the cycle") {
     }
     CHECK_NOTHROW(compile(parse_gbnf("root ::= \"(\" root \")\" | \"\"\n")));  // right/nested recursion is fine
 }
+
+#include <chrono>
+
+#include "common.hpp"
+#include "ember/gguf.hpp"
+#include "grammar/token_mask.hpp"
+
+TEST_CASE("token masks: the trie walk equals trying every token, along a JSON document") {
+    for (const char* name : {"vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-qwen2.gguf"}) {
+        CAPTURE(name);
+        const auto f = ember::gguf_file::open(ember::test::shared(name));
+        const ember::vocab v = ember::vocab::from_gguf(f);
+        const token_trie trie(v);
+        const auto g = compiled(k_json);
+        matcher m(g);
+        const std::string doc = "{\"name\": \"Ann\", \"n\": [1, 2.5], \"ok\": true}";
+        std::vector<uint8_t> want, got;
+        size_t n_allowed_total = 0;
+        // Prefix boundaries of the document (structure, inside "Ann", inside 2.5, the end).
+        size_t n_checked = 0;
+        for (size_t i = 0; i <= doc.size(); ++i) {
+            if (i % 4 == 0 || i == doc.size()) {
+                token_mask_reference(m, v, want);
+                token_mask(m, trie, got);
+                CAPTURE(i);
+                CHECK(got == want);
+                const size_t n_allowed = size_t(std::count(want.begin(), want.end(), 1));
+                CHECK(n_allowed > 0);
+                n_allowed_total += n_allowed;
+                ++n_checked;
+            }
+            if (i < doc.size()) REQUIRE(m.accept(doc.substr(i, 1)));
+        }
+        CHECK(n_checked >= 12);
+        CHECK(m.is_complete());
+        token_mask(m, trie, got);
+        for (const ember::token_id id : trie.eog()) CHECK(got[size_t(id)] == 1);
+        CHECK(n_allowed_total < size_t(v.size()) * n_checked / 2);  // the grammar does restrict
+    }
+}

@@ -229,10 +229,10 @@ void expand(const compiled_grammar& g, stack s, stack_set& out) {
 matcher::matcher(std::shared_ptr<const compiled_grammar> g) : g_(std::move(g)) {
     stack_set start;
     for (uint32_t a = 0; a < g_->rules[g_->root].size(); ++a) expand(*g_, make_frame(g_->root, a, 0, nullptr), start);
-    stacks_ = std::move(start.items);
+    st_.stacks = std::move(start.items);
 }
 
-bool matcher::step(state& st, std::string_view bytes) const {
+bool matcher::advance(position& st, std::string_view bytes) const {
     for (const char ch : bytes) {
         const unsigned char b = static_cast<unsigned char>(ch);
         if (st.partial_left == 0) {
@@ -274,26 +274,26 @@ bool matcher::step(state& st, std::string_view bytes) const {
 }
 
 bool matcher::accept(std::string_view bytes) {
-    state st{stacks_, partial_cp_, partial_left_};
-    if (!step(st, bytes)) return false;
-    stacks_ = std::move(st.stacks);
-    partial_cp_ = st.partial_cp;
-    partial_left_ = st.partial_left;
+    position p = st_;
+    if (!advance(p, bytes)) return false;
+    st_ = std::move(p);
     return true;
 }
 
 bool matcher::can_accept(std::string_view bytes) const {
-    state st{stacks_, partial_cp_, partial_left_};
-    return step(st, bytes);
+    position p = st_;
+    return advance(p, bytes);
 }
 
-bool matcher::is_complete() const {
-    if (partial_left_ > 0) return false;
-    for (const stack& s : stacks_)
+bool matcher::complete(const position& p) {
+    if (p.partial_left > 0) return false;
+    for (const stack& s : p.stacks)
         if (!s) return true;
     return false;
 }
 
-bool matcher::is_finished() const { return is_complete() && stacks_.size() == 1; }
+bool matcher::is_complete() const { return complete(st_); }
+
+bool matcher::is_finished() const { return is_complete() && st_.stacks.size() == 1; }
 
 }  // namespace ember::grammar

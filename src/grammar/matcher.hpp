@@ -53,23 +53,26 @@ public:
     bool is_complete() const;
     // Nothing can follow: the only live stack is the completed one.
     bool is_finished() const;
-    size_t n_stacks() const { return stacks_.size(); }
+    size_t n_stacks() const { return st_.stacks.size(); }
 
     struct frame;
     using stack = std::shared_ptr<const frame>;
 
+    // A matching position that can be copied and advanced without touching the matcher (token
+    // masks explore many continuations from the current one).
+    struct position {
+        std::vector<stack> stacks;  // deduplicated; a null stack is the completed parse
+        uint32_t partial_cp = 0;    // bits of a UTF-8 character split across calls
+        int partial_left = 0;       // continuation bytes it still needs
+    };
+    const position& current() const { return st_; }
+    // Advances p by bytes; false (p then unspecified) when the grammar cannot take them.
+    bool advance(position& p, std::string_view bytes) const;
+    static bool complete(const position& p);
+
 private:
     std::shared_ptr<const compiled_grammar> g_;
-    std::vector<stack> stacks_;  // deduplicated; a null stack is the completed parse
-    uint32_t partial_cp_ = 0;    // bits of a UTF-8 character split across accept() calls
-    int partial_left_ = 0;       // continuation bytes it still needs
-
-    struct state {
-        std::vector<stack> stacks;
-        uint32_t partial_cp;
-        int partial_left;
-    };
-    bool step(state& s, std::string_view bytes) const;
+    position st_;
 };
 
 }  // namespace ember::grammar
