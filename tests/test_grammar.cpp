@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 
 #include "ember/error.hpp"
@@ -256,42 +257,133 @@ TEST_CASE("grammar compile: left recursion is refused, naming the cycle") {
     CHECK_NOTHROW(compile(parse_gbnf("root ::= \"(\" root \")\" | \"\"\n")));  // right/nested recursion is fine
 }
 
-#include <chrono>
-
 #include "common.hpp"
 #include "ember/gguf.hpp"
+#include "grammar/automaton.hpp"
 #include "grammar/token_mask.hpp"
 
-TEST_CASE("token masks: the trie walk equals trying every token, along a JSON document") {
-    for (const char* name : {"vocab/ggml-vocab-llama-spm.gguf", "vocab/ggml-vocab-qwen2.gguf"}) {
-        CAPTURE(name);
-        const auto f = ember::gguf_file::open(ember::test::shared(name));
-        const ember::vocab v = ember::vocab::from_gguf(f);
-        const token_trie trie(v);
-        const auto g = compiled(k_json);
-        matcher m(g);
-        const std::string doc = "{\"name\": \"Ann\", \"n\": [1, 2.5], \"ok\": true}";
-        std::vector<uint8_t> want, got;
-        size_t n_allowed_total = 0;
-        // Prefix boundaries of the document (structure, inside "Ann", inside 2.5, the end).
-        size_t n_checked = 0;
-        for (size_t i = 0; i <= doc.size(); ++i) {
-            if (i % 4 == 0 || i == doc.size()) {
-                token_mask_reference(m, v, want);
-                token_mask(m, trie, got);
-                CAPTURE(i);
-                CHECK(got == want);
-                const size_t n_allowed = size_t(std::count(want.begin(), want.end(), 1));
-                CHECK(n_allowed > 0);
-                n_allowed_total += n_allowed;
-                ++n_checked;
-            }
-            if (i < doc.size()) REQUIRE(m.accept(doc.substr(i, 1)));
+namespace {
+
+struct test_vocab {
+    ember::vocab v;
+    std::shared_ptr<const token_trie> trie;
+};
+
+const test_vocab& vocab_named(const std::string& name) {
+    static std::map<std::string, test_vocab> cache;
+    auto it = cache.find(name);
+    if (it == cache.end()) {
+        const auto f = ember::gguf_file::open(ember::test::shared("vocab/ggml-vocab-" + name + ".gguf"));
+        ember::vocab v = ember::vocab::from_gguf(f);
+        auto trie = std::make_shared<const token_trie>(v);
+        it = cache.emplace(name, test_vocab{std::move(v), std::move(trie)}).first;
+    }
+    return it->second;
+}
+
+std::vector<uint8_t> unpack(const std::vector<uint64_t>& bits, size_t n) {
+    std::vector<uint8_t> out(n);
+    for (size_t i = 0; i < n; ++i) out[i] = uint8_t((bits[i >> 6] >> (i & 63)) & 1);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("token trie: every token with text is found under its bytes, in depth-first order") {
+    const test_vocab& tv = vocab_named("qwen2");
+    const token_trie& t = *tv.trie;
+    REQUIRE(t.n_nodes() > 1);
+    std::vector<uint8_t> seen(size_t(t.n_vocab()), 0);
+    std::string path;
+    for (uint32_t i = 1; i < t.n_nodes(); ++i) {
+        REQUIRE(t.depths()[i] >= 1);
+        REQUIRE(t.depths()[i] <= t.depths()[i - 1] + 1);  // depth-first: one level down at most
+        path.resize(t.depths()[i] - 1u);
+        path += char(t.bytes()[i]);
+        REQUIRE(t.skips()[i] > i);
+        for (uint32_t k = t.token_begins()[i]; k < t.token_begins()[i + 1]; ++k) {
+            const ember::token_id id = t.tokens()[k];
+            CHECK(t.text(id) == path);
+            seen[size_t(id)]++;
         }
-        CHECK(n_checked >= 12);
-        CHECK(m.is_complete());
-        token_mask(m, trie, got);
-        for (const ember::token_id id : trie.eog()) CHECK(got[size_t(id)] == 1);
-        CHECK(n_allowed_total < size_t(v.size()) * n_checked / 2);  // the grammar does restrict
+    }
+    size_t n_text = 0;
+    for (ember::token_id id = 0; id < t.n_vocab(); ++id) {
+        const bool has_text = !t.text(id).empty();
+        n_text += has_text;
+        CHECK(seen[size_t(id)] == (has_text ? 1 : 0));
+    }
+    CHECK(n_text > 150000);
+}
+
+TEST_CASE("automaton: masks equal the reference (every token tried) along documents, on two vocabularies") {
+    const std::pair<std::string, std::string> cases[] = {
+        {k_json, "{\"name\": \"Ann\", \"n\": [1, 2.5, -3e7], \"ok\": true, \"s\": \"d\u00e9j\u00e0 \\u00e9\\n\"}"},
+        {"root ::= (\"ab\" | \"c\")* \"d\"? ([x-z] [0-9]{1,2})*\n", "ababcdx1y22"},
+        {"root ::= \"caf\u00e9 \" [\u00e0-\u00ff]{2,4} \"\u65e5\"\n", "caf\u00e9 \u00e0\u00e1\u00e2\u65e5"},
+    };
+    for (const char* name : {"llama-spm", "qwen2"}) {
+        const test_vocab& tv = vocab_named(name);
+        for (const auto& [grammar, doc] : cases) {
+            CAPTURE(name);
+            CAPTURE(grammar);
+            const auto g = compiled(grammar);
+            matcher m(g);
+            automaton a(g, tv.trie);
+            automaton::state_id s = a.start();
+            std::vector<uint8_t> want;
+            size_t n_allowed_total = 0, n_checked = 0;
+            for (size_t i = 0; i <= doc.size(); ++i) {
+                if (i % 3 == 0 || i == doc.size()) {
+                    token_mask_reference(m, tv.v, want);
+                    const auto got = unpack(a.mask(s), want.size());
+                    CAPTURE(i);
+                    CHECK(got == want);
+                    CHECK(a.complete(s) == m.is_complete());
+                    n_allowed_total += size_t(std::count(want.begin(), want.end(), 1));
+                    ++n_checked;
+                }
+                if (i < doc.size()) {
+                    REQUIRE(m.accept(doc.substr(i, 1)));
+                    s = a.step(s, uint8_t(doc[i]));
+                    REQUIRE(s != automaton::dead);
+                }
+            }
+            CHECK(m.is_complete());
+            CHECK(a.complete(s));
+            CHECK(n_allowed_total < size_t(tv.v.size()) * n_checked / 2);  // the grammar does restrict
+            for (const ember::token_id id : tv.trie->eog()) CHECK(((a.mask(s)[size_t(id) >> 6] >> (id & 63)) & 1) == 1);
+        }
+    }
+}
+
+TEST_CASE("automaton: random token walks agree with the reference matcher; compact keeps the state") {
+    const test_vocab& tv = vocab_named("qwen2");
+    const auto g = compiled(k_json);
+    std::mt19937 rng(11);
+    for (int walk = 0; walk < 2; ++walk) {
+        matcher m(g);
+        automaton a(g, tv.trie);
+        a.set_limits({/*max_states=*/64, /*max_masks=*/2, /*max_frames=*/4096});
+        automaton::state_id s = a.start();
+        std::vector<uint8_t> want;
+        for (int step = 0; step < 32 && !m.is_finished(); ++step) {
+            s = a.compact(s);
+            const auto got = unpack(a.mask(s), size_t(tv.v.size()));
+            if (step % 8 == 0) {
+                token_mask_reference(m, tv.v, want);
+                CHECK(got == want);
+            }
+            std::vector<ember::token_id> ids;
+            for (size_t id = 0; id < got.size(); ++id)
+                if (got[id] && !tv.trie->text(ember::token_id(id)).empty()) ids.push_back(ember::token_id(id));
+            if (ids.empty()) break;
+            const ember::token_id pick = ids[rng() % ids.size()];
+            REQUIRE(m.accept(tv.trie->text(pick)));
+            s = a.step(s, tv.trie->text(pick));
+            REQUIRE(s != automaton::dead);
+            CHECK(a.complete(s) == m.is_complete());
+        }
+        CHECK(a.n_states() <= 64 + 20000);  // bounded by compaction between tokens
     }
 }
