@@ -34,7 +34,7 @@
 namespace {
 
 using namespace ember;
-using namespace ember::grammar;
+using namespace ember::gbnf;
 
 std::filesystem::path shared_dir() {
     if (const char* env = std::getenv("EMBER_SHARED_DIR")) return env;

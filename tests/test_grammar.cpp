@@ -9,7 +9,7 @@
 #include "ember/error.hpp"
 #include "grammar/gbnf.hpp"
 
-using namespace ember::grammar;
+using namespace ember::gbnf;
 
 namespace {
 

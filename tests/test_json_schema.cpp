@@ -10,7 +10,7 @@
 #include "grammar/json_schema.hpp"
 #include "grammar/matcher.hpp"
 
-using namespace ember::grammar;
+using namespace ember::gbnf;
 
 namespace {
 

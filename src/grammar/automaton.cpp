@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace ember::grammar {
+namespace ember::gbnf {
 
 size_t automaton::state_key_hash::operator()(const std::vector<frame_id>& v) const noexcept {
     uint64_t h = 0xCBF29CE484222325ull;
@@ -61,7 +61,9 @@ void automaton::expand(frame_id f, std::vector<frame_id>& out) {
             out.push_back(f);
             return;
         }
-        const frame_id next = intern(fr.rule, fr.alt, fr.idx + 1, fr.parent);
+        // A reference in tail position returns straight to the parent (no frame that would only
+        // pop), so right recursion such as R ::= X R | "" keeps stacks from growing.
+        const frame_id next = fr.idx + 1 == alt.size() ? fr.parent : intern(fr.rule, fr.alt, fr.idx + 1, fr.parent);
         const size_t n_alts = g_->rules[sym.index].size();
         for (uint32_t a = 0; a + 1 < n_alts; ++a) expand(intern(sym.index, a, 0, next), out);
         f = intern(sym.index, uint32_t(n_alts - 1), 0, next);
@@ -72,7 +74,8 @@ const std::vector<automaton::frame_id>& automaton::after(frame_id f) {
     if (!after_known_[f]) {
         std::vector<frame_id> out;
         const frame fr = frames_[f];
-        expand(intern(fr.rule, fr.alt, fr.idx + 1, fr.parent), out);
+        const bool last = fr.idx + 1 == g_->rules[fr.rule][fr.alt].size();
+        expand(last ? fr.parent : intern(fr.rule, fr.alt, fr.idx + 1, fr.parent), out);
         std::sort(out.begin(), out.end());
         out.erase(std::unique(out.begin(), out.end()), out.end());
         after_[f] = std::move(out);  // intern() may have grown after_: index again
@@ -215,4 +218,4 @@ automaton::state_id automaton::compact(state_id keep) {
     return intern_state(std::move(stacks), cp, left);
 }
 
-}  // namespace ember::grammar
+}  // namespace ember::gbnf

@@ -24,7 +24,7 @@
 #include "grammar/matcher.hpp"
 #include "grammar/token_mask.hpp"
 
-namespace ember::grammar {
+namespace ember::gbnf {
 
 class automaton {
 public:
@@ -128,4 +128,4 @@ private:
     void reset_caches();
 };
 
-}  // namespace ember::grammar
+}  // namespace ember::gbnf

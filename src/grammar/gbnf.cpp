@@ -8,7 +8,7 @@
 
 #include "core/util.hpp"
 
-namespace ember::grammar {
+namespace ember::gbnf {
 
 namespace {
 
@@ -387,4 +387,4 @@ std::string to_gbnf(const parsed_grammar& g) {
     return out;
 }
 
-}  // namespace ember::grammar
+}  // namespace ember::gbnf

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-namespace ember::grammar {
+namespace ember::gbnf {
 
 struct char_range {
     uint32_t lo, hi;  // inclusive code points
@@ -63,4 +63,4 @@ parsed_grammar parse_gbnf(std::string_view text, const parse_limits& limits = {}
 // The grammar printed back as GBNF (one rule per line), for messages and tests.
 std::string to_gbnf(const parsed_grammar& g);
 
-}  // namespace ember::grammar
+}  // namespace ember::gbnf

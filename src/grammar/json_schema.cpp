@@ -14,7 +14,7 @@
 #include "ember/error.hpp"
 #include "tokenizer/utf8.hpp"
 
-namespace ember::grammar {
+namespace ember::gbnf {
 
 namespace {
 
@@ -896,4 +896,4 @@ std::string choice_to_gbnf(std::span<const std::string> choices) {
     return out + "\n";
 }
 
-}  // namespace ember::grammar
+}  // namespace ember::gbnf

@@ -21,7 +21,7 @@
 #include <string>
 #include <string_view>
 
-namespace ember::grammar {
+namespace ember::gbnf {
 
 // Throws ember::error(errc::invalid_argument): not JSON, or the schema path and the problem.
 std::string json_schema_to_gbnf(std::string_view schema_json);
@@ -32,4 +32,4 @@ std::string regex_to_gbnf(std::string_view pattern);
 // The whole text is one of `choices` (at least one; texts may be anything, even empty).
 std::string choice_to_gbnf(std::span<const std::string> choices);
 
-}  // namespace ember::grammar
+}  // namespace ember::gbnf

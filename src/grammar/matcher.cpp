@@ -9,7 +9,7 @@
 
 #include "core/util.hpp"
 
-namespace ember::grammar {
+namespace ember::gbnf {
 
 using detail::fail;
 
@@ -217,7 +217,9 @@ void expand(const compiled_grammar& g, stack s, stack_set& out) {
             out.add(std::move(s));
             return;
         }
-        const stack after = make_frame(s->rule, s->alt, s->idx + 1, s->parent);
+        // A reference in tail position returns straight to the parent (right recursion such as
+        // R ::= X R | "" then keeps the stack from growing).
+        const stack after = s->idx + 1 == alt.size() ? s->parent : make_frame(s->rule, s->alt, s->idx + 1, s->parent);
         const size_t n_alts = g.rules[sym.index].size();
         for (uint32_t a = 0; a + 1 < n_alts; ++a) expand(g, make_frame(sym.index, a, 0, after), out);
         s = make_frame(sym.index, uint32_t(n_alts - 1), 0, after);
@@ -296,4 +298,4 @@ bool matcher::is_complete() const { return complete(st_); }
 
 bool matcher::is_finished() const { return is_complete() && st_.stacks.size() == 1; }
 
-}  // namespace ember::grammar
+}  // namespace ember::gbnf

@@ -12,7 +12,7 @@
 
 #include "grammar/gbnf.hpp"
 
-namespace ember::grammar {
+namespace ember::gbnf {
 
 // The grammar with repetitions expanded into rules and each rule's alternatives as flat
 // sequences of symbols: a character class or a reference to a rule.
@@ -75,4 +75,4 @@ private:
     position st_;
 };
 
-}  // namespace ember::grammar
+}  // namespace ember::gbnf

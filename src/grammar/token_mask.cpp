@@ -4,7 +4,7 @@
 
 #include "core/util.hpp"
 
-namespace ember::grammar {
+namespace ember::gbnf {
 
 token_trie::token_trie(const vocab& v) : n_vocab_(v.size()) {
     text_.resize(size_t(n_vocab_));
@@ -71,4 +71,4 @@ void token_mask_reference(const matcher& m, const vocab& v, std::vector<uint8_t>
     }
 }
 
-}  // namespace ember::grammar
+}  // namespace ember::gbnf

@@ -15,7 +15,7 @@
 #include "ember/vocab.hpp"
 #include "grammar/matcher.hpp"
 
-namespace ember::grammar {
+namespace ember::gbnf {
 
 class token_trie {
 public:
@@ -52,4 +52,4 @@ private:
 // matcher's position.
 void token_mask_reference(const matcher& m, const vocab& v, std::vector<uint8_t>& allowed);
 
-}  // namespace ember::grammar
+}  // namespace ember::gbnf

@@ -2,6 +2,8 @@
 // --logit-bias parser. The stages themselves live in sampler_stages.cpp.
 #include "ember/sampler.hpp"
 
+#include "ember/grammar.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -248,10 +250,17 @@ sampler::~sampler() = default;
 sampler::sampler(sampler&&) noexcept = default;
 sampler& sampler::operator=(sampler&&) noexcept = default;
 
-sampler sampler::from_params(const sampler_params& p, int64_t n_vocab) {
+sampler sampler::from_params(const sampler_params& p, int64_t n_vocab) { return build(p, n_vocab, nullptr); }
+
+sampler sampler::from_params(const sampler_params& p, const vocab& v, const grammar* g) {
+    return build(p, v.size(), g ? stages::grammar(*g, v) : nullptr);
+}
+
+sampler sampler::build(const sampler_params& p, int64_t n_vocab, std::unique_ptr<sampler_stage> first) {
     validate(p, n_vocab);
     sampler s(p.seed);
     s.impl_->n_vocab = std::max<int64_t>(n_vocab, 0);
+    if (first) s.add(std::move(first));
     if (!p.logit_bias.empty()) s.add(stages::logit_bias(p.logit_bias));
     const bool penalties_on = p.repeat_penalty != 1.0f || p.frequency_penalty != 0.0f || p.presence_penalty != 0.0f;
     if (p.repeat_last_n != 0 && penalties_on)
@@ -347,6 +356,13 @@ void sampler::accept(token_id token) {
         fail(errc::invalid_argument, "sampler::accept: token {} is outside the vocabulary ({} tokens)", token,
              impl_->n_vocab);
     for (auto& st : impl_->stages) st->accept(token);
+}
+
+void sampler::accept_prompt(token_id token) {
+    if (token < 0 || (impl_->n_vocab > 0 && token >= impl_->n_vocab))
+        fail(errc::invalid_argument, "sampler::accept_prompt: token {} is outside the vocabulary ({} tokens)", token,
+             impl_->n_vocab);
+    for (auto& st : impl_->stages) st->accept_prompt(token);
 }
 
 void sampler::reset() {
