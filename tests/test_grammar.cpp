@@ -194,6 +194,16 @@ TEST_CASE("grammar matcher: repetition bounds, classes and partial characters") 
     CHECK(m.accept("\xA9"));
     CHECK(m.is_complete());
     CHECK_FALSE(m.is_finished());  // more é may follow
+    // Only real UTF-8: an overlong form of '"' is not a quote, a surrogate is no character.
+    const auto quote = compiled("root ::= \"\\\"\" [^a]?\n");
+    CHECK(matches(quote, "\""));
+    for (const char* bad : {"\xC0\xA2", "\xE0\x80\xA2", "\xF0\x80\x80\xA2", "\"\xED\xA0\x80", "\"\xF4\x90\x80\x80", "\"\xF5"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(matches(quote, bad));
+    }
+    matcher q(quote);
+    CHECK_FALSE(q.accept("\xE0"));  // no 3-byte character is a quote
+    CHECK(matches(quote, "\"\xF4\x8F\xBF\xBF"));  // U+10FFFF
     const auto fixed = compiled("root ::= \"ok\"\n");
     matcher f(fixed);
     CHECK(f.accept("ok"));

@@ -8,7 +8,7 @@
 // `* + ? {m} {m,} {m,n}`, character classes `[a-z]` `[^...]`, literals with escapes, start rule
 // `root`), or converted from a JSON Schema, a regular expression or a list of choices (see the
 // supported subsets in src/grammar/json_schema.hpp; anything unsupported is an error naming it).
-// The grammar stage sets the logit of every token the grammar cannot accept next to -inf and
+// The grammar stage removes from the candidates every token the grammar cannot accept next and
 // allows the end-of-generation tokens exactly when the text so far is complete; masks are cached
 // per parse state, so a typical token costs microseconds (bench/bench_grammar.cpp).
 #pragma once
@@ -46,7 +46,7 @@ private:
 };
 
 namespace stages {
-// Masks the tokens of `v` the grammar cannot accept next; accept() advances the grammar by a
+// Removes the tokens of `v` the grammar cannot accept next; accept() advances the grammar by a
 // generated token (a token it refuses is an error), accept_prompt() leaves it alone, reset()
 // restarts it (keeping its caches). Throws errc::invalid_argument at apply() when no token of
 // the vocabulary can continue (the grammar needs characters no token has).

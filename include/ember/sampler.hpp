@@ -159,6 +159,12 @@ public:
     // ignores it.
     virtual void accept_prompt(token_id t) { accept(t); }
     virtual void reset() {}
+    // A stage that only removes candidates may be checked first: when it is the first stage
+    // and checks_first(), the chain runs without it and keeps the token when allows() it, and
+    // runs again with it otherwise. Without truncation the token is distributed exactly as
+    // under the stage (p restricted to the allowed set); greedy picks the same token.
+    virtual bool checks_first() const noexcept { return false; }
+    virtual bool allows(token_id) { return true; }
     virtual bool selects() const noexcept { return false; }  // picks the token itself
     virtual bool uses_rng() const noexcept { return false; }
 };

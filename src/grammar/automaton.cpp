@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tokenizer/utf8.hpp"
+
 namespace ember::gbnf {
 
 size_t automaton::state_key_hash::operator()(const std::vector<frame_id>& v) const noexcept {
@@ -110,20 +112,15 @@ automaton::state_id automaton::compute_step(state_id sid, uint8_t b) {
     uint32_t cp = 0;
     int left = 0;
     const state& s0 = states_[sid];
-    bool whole = false;
+    bool ok;
     if (s0.partial_left == 0) {
-        if (b < 0x80) cp = b, whole = true;
-        else if ((b >> 5) == 6) cp = b & 0x1Fu, left = 1;
-        else if ((b >> 4) == 14) cp = b & 0x0Fu, left = 2;
-        else if ((b >> 3) == 30) cp = b & 0x07u, left = 3;
-        else left = -1;  // not a lead byte
-    } else if ((b & 0xC0) == 0x80) {
-        cp = (s0.partial_cp << 6) | (b & 0x3Fu);
-        left = s0.partial_left - 1;
-        whole = left == 0;
+        ok = detail::utf8_lead(b, cp, left);
     } else {
-        left = -1;
+        cp = s0.partial_cp, left = s0.partial_left;
+        ok = detail::utf8_continue(b, cp, left);
     }
+    const bool whole = ok && left == 0;
+    if (!ok) left = -1;
     if (left >= 0) {
         if (whole) {
             std::vector<frame_id> next;
@@ -138,8 +135,8 @@ automaton::state_id automaton::compute_step(state_id sid, uint8_t b) {
             if (!next.empty()) result = intern_state(std::move(next), 0, 0);
         } else {
             // Incomplete character: keep the stacks whose class can still match one it becomes.
-            const uint32_t lo = cp << (6 * left);
-            const uint32_t hi = lo | ((1u << (6 * left)) - 1);
+            uint32_t lo, hi;
+            detail::utf8_pending_range(cp, left, lo, hi);
             bool viable = false;
             for (const frame_id f : s0.stacks) {
                 if (f == 0) continue;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -53,21 +54,24 @@ public:
         state_ = a_.compact(state_);
         const std::vector<uint64_t>& m = a_.mask(state_);
         const auto allowed = [&m](token_id id) { return (m[size_t(id) >> 6] >> (size_t(id) & 63)) & 1; };
-        constexpr float neg_inf = -std::numeric_limits<float>::infinity();
+        // Refused tokens leave the set (later stages then see only what may follow).
+        size_t kept = 0;
         bool any = false;
-        for (token_candidate& t : c.live()) {
-            if (!allowed(t.id)) t.logit = neg_inf;
-            else any = any || !std::isnan(t.logit);
+        for (size_t i = 0; i < c.size; ++i) {
+            const token_candidate t = c.data[i];
+            if (!allowed(t.id)) continue;
+            any = any || t.logit != -std::numeric_limits<float>::infinity();
+            c.data[kept++] = t;
         }
-        c.sorted = false;
+        if (kept != c.size) c.identity = false;
+        c.size = kept;
         if (!any) detail::fail(errc::invalid_argument, "grammar: no token of the vocabulary can continue the grammar here");
     }
 
     void accept(token_id id) override {
         if (id < 0 || id >= trie_->n_vocab()) return;  // the sampler reports out-of-range ids
         if (trie_->text(id).empty()) {
-            bool eog = false;
-            for (const token_id e : trie_->eog()) eog = eog || e == id;
+            const bool eog = is_eog(id);
             if (eog && a_.complete(state_)) return;  // the end: nothing more to match
             detail::fail(errc::invalid_argument, "grammar: token {} writes no text and the grammar {}", id,
                          eog ? "is not complete yet" : "cannot take it");
@@ -77,9 +81,19 @@ public:
         state_ = next;
     }
     void accept_prompt(token_id) override {}
+    bool checks_first() const noexcept override { return true; }
+    bool allows(token_id id) override {
+        if (id < 0 || id >= trie_->n_vocab()) return false;
+        if (trie_->text(id).empty()) return is_eog(id) && a_.complete(state_);
+        return a_.step(state_, trie_->text(id)) != automaton::dead;
+    }
     void reset() override { state_ = a_.start(); }
 
 private:
+    bool is_eog(token_id id) const {
+        const auto& e = trie_->eog();
+        return std::binary_search(e.begin(), e.end(), id);
+    }
     std::shared_ptr<const ember::gbnf::token_trie> trie_;
     automaton a_;
     automaton::state_id state_;

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "core/util.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace ember::gbnf {
 
@@ -237,17 +238,9 @@ matcher::matcher(std::shared_ptr<const compiled_grammar> g) : g_(std::move(g)) {
 bool matcher::advance(position& st, std::string_view bytes) const {
     for (const char ch : bytes) {
         const unsigned char b = static_cast<unsigned char>(ch);
-        if (st.partial_left == 0) {
-            if (b < 0x80) st.partial_cp = b, st.partial_left = 0;
-            else if ((b >> 5) == 6) st.partial_cp = b & 0x1Fu, st.partial_left = 1;
-            else if ((b >> 4) == 14) st.partial_cp = b & 0x0Fu, st.partial_left = 2;
-            else if ((b >> 3) == 30) st.partial_cp = b & 0x07u, st.partial_left = 3;
-            else return false;  // not a UTF-8 lead byte
-        } else {
-            if ((b & 0xC0) != 0x80) return false;
-            st.partial_cp = (st.partial_cp << 6) | (b & 0x3Fu);
-            --st.partial_left;
-        }
+        const bool ok = st.partial_left == 0 ? detail::utf8_lead(b, st.partial_cp, st.partial_left)
+                                             : detail::utf8_continue(b, st.partial_cp, st.partial_left);
+        if (!ok) return false;  // not UTF-8 (or an overlong, surrogate or out-of-range form)
         if (st.partial_left > 0) continue;
         const uint32_t cp = st.partial_cp;
         stack_set next;
@@ -261,8 +254,8 @@ bool matcher::advance(position& st, std::string_view bytes) const {
     }
     if (st.partial_left > 0) {
         // A character still incomplete: some stack must accept a code point it can become.
-        const uint32_t lo = st.partial_cp << (6 * st.partial_left);
-        const uint32_t hi = lo | ((1u << (6 * st.partial_left)) - 1);
+        uint32_t lo, hi;
+        detail::utf8_pending_range(st.partial_cp, st.partial_left, lo, hi);
         bool viable = false;
         for (const stack& s : st.stacks) {
             if (!s) continue;

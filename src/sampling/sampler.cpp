@@ -311,22 +311,33 @@ token_id sampler::sample(std::span<const float> logits) {
     m.n_vocab = int64_t(logits.size());
 
     auto& c = m.cand;
-    c.fill(logits);
     log_softmax_info before;
     if (m.lp_enabled && !m.lp_after) before = log_softmax_of(logits, [](float l) { return l; });
 
-    for (auto& st : m.stages) {
-        st->apply(c, m.rng);
-        if (st->selects()) break;
+    const auto run = [&](size_t first_stage) {
+        c.fill(logits);
+        for (size_t i = first_stage; i < m.stages.size(); ++i) {
+            m.stages[i]->apply(c, m.rng);
+            if (m.stages[i]->selects()) break;
+        }
+        if (c.selected < 0) {
+            detail::require_drawable(c);
+            c.softmax();
+            c.selected = int64_t(detail::draw_index(c, m.rng));
+        }
+        if (c.selected >= int64_t(c.size))
+            fail(errc::internal, "sampler: a stage selected entry {} of {}", c.selected, c.size);
+        return c.data[size_t(c.selected)].id;
+    };
+    // A first stage that checks first (a grammar): draw without it, keep the token if it fits,
+    // else draw again with it.
+    token_id tok = -1;
+    const bool check_first = !m.stages.empty() && m.stages[0]->checks_first() && m.stages.size() > 1;
+    if (check_first) {
+        tok = run(1);
+        if (!m.stages[0]->allows(tok)) tok = -1;
     }
-    if (c.selected < 0) {
-        detail::require_drawable(c);
-        c.softmax();
-        c.selected = int64_t(detail::draw_index(c, m.rng));
-    }
-    if (c.selected >= int64_t(c.size))
-        fail(errc::internal, "sampler: a stage selected entry {} of {}", c.selected, c.size);
-    const token_id tok = c.data[size_t(c.selected)].id;
+    if (tok < 0) tok = run(0);
 
     if (m.lp_enabled) {
         auto& lp = m.lp;
