@@ -106,8 +106,8 @@ TEST_CASE("json schema: $ref and $defs, recursive") {
 TEST_CASE("json schema: strings - lengths, formats and patterns (written as JSON escapes where needed)") {
     expect(json_schema_to_gbnf(R"({"type": "string", "minLength": 2, "maxLength": 3})"), {"\"ab\"", "\"a\\nb\"", "\"日本語\""},
            {"\"a\"", "\"abcd\"", "\"a\nb\""});
-    expect(json_schema_to_gbnf(R"({"type": "string", "format": "date"})"), {"\"2024-02-29\"", "\"1999-12-31\""},
-           {"\"2024-13-01\"", "\"2024-1-01\"", "\"2024-01-32\""});
+    expect(json_schema_to_gbnf(R"({"type": "string", "format": "date"})"), {"\"2024-02-28\"", "\"1999-12-31\"", "\"2000-04-30\""},
+           {"\"2024-13-01\"", "\"2024-1-01\"", "\"2024-01-32\"", "\"2024-11-31\"", "\"2024-02-30\"", "\"0000-01-01\""});
     expect(json_schema_to_gbnf(R"({"type": "string", "format": "time"})"), {"\"23:59:59Z\"", "\"08:00:00.123+02:00\""}, {"\"24:00:00Z\"", "\"12:00\""});
     expect(json_schema_to_gbnf(R"({"type": "string", "format": "date-time"})"), {"\"2024-01-31T12:00:00Z\""}, {"\"2024-01-31 12:00:00Z\""});
     expect(json_schema_to_gbnf(R"({"type": "string", "format": "uuid"})"), {"\"123e4567-e89b-12d3-a456-426614174000\""},

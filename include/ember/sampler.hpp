@@ -228,6 +228,8 @@ public:
     void accept_prompt(token_id token);
     // Forgets the history and restarts the generator from seed().
     void reset();
+    // The same with a new seed (random_seed: a fresh random one), e.g. for the next request.
+    void reset(uint64_t seed);
 
     uint64_t seed() const noexcept;  // the seed in use (never random_seed)
     std::string describe() const;     // e.g. "top-k 40 -> top-p 0.95 -> temp 0.8 -> dist(seed 7)"

@@ -468,7 +468,11 @@ private:
         else if (name == "array")
             set_rule(name, "\"[\" space ( value (\",\" space value)* )? \"]\" space"), primitive("space"), primitive("value");
         else if (name == "date")
-            set_rule(name, "[0-9]{4} \"-\" (\"0\" [1-9] | \"1\" [0-2]) \"-\" (\"0\" [1-9] | [12] [0-9] | \"3\" [01])");
+            // Only real dates: 31 days where the month has them, February to the 28th (the 29th
+            // would need the year), years 1000-9999 (Python's fromisoformat refuses year 0).
+            set_rule(name,
+                     "[1-9] [0-9]{3} \"-\" ((\"0\" [13578] | \"1\" [02]) \"-\" (\"0\" [1-9] | [12] [0-9] | \"3\" [01]) | "
+                     "(\"0\" [469] | \"11\") \"-\" (\"0\" [1-9] | [12] [0-9] | \"30\") | \"02-\" (\"0\" [1-9] | \"1\" [0-9] | \"2\" [0-8]))");
         else if (name == "time")
             set_rule(name,
                      "([01] [0-9] | \"2\" [0-3]) \":\" [0-5] [0-9] \":\" [0-5] [0-9] (\".\" [0-9]{1,6})? "
@@ -861,7 +865,8 @@ private:
                 } else if (k == "required") {
                     for (const json& r : v) merged["required"].push_back(r);
                 } else if (k == "additionalProperties") {
-                    merged["additionalProperties"] = v;
+                    // JSON Schema applies it to each branch's own properties: no merge is exact.
+                    fail_path(child(p, k), "'additionalProperties' inside 'allOf' is not supported");
                 } else if (k != "type" && !k_annotations.count(k)) {
                     fail_path(p, fmt::format("'{}' inside 'allOf' is not supported", k));
                 }

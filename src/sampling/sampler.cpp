@@ -376,6 +376,11 @@ void sampler::accept_prompt(token_id token) {
     for (auto& st : impl_->stages) st->accept_prompt(token);
 }
 
+void sampler::reset(uint64_t seed) {
+    impl_->seed = resolve_seed(seed);
+    reset();
+}
+
 void sampler::reset() {
     impl_->rng.reseed(impl_->seed);
     for (auto& st : impl_->stages) st->reset();
