@@ -92,7 +92,7 @@ const char* k_schema_docs[] = {
 };
 
 const char* k_json_docs[] = {
-    R"({"id": 12345, "title": "A quick test of free JSON", "scores": [1.5, -2, 3e10], "nested": {"a": {"b": {"c": [true, false, null]}}}, "text": "Line one\nLine two with \"quotes\" and \u00e9"})",
+    R"({"id": 12345, "title": "A quick test of free JSON", "scores": [1.5, -2, 3e7], "nested": {"a": {"b": {"c": [true, false, null]}}}, "text": "Line one\nLine two with \"quotes\" and \u00e9"})",
     R"({"users": [{"name": "x", "roles": ["admin", "dev"]}, {"name": "y", "roles": []}], "count": 2, "ok": true})",
 };
 
