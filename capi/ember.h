@@ -476,6 +476,24 @@ EMBER_API ember_status ember_sampler_create(const ember_sampler_params* params, 
 EMBER_API ember_status ember_sampler_chain_create(uint64_t seed, ember_sampler** sampler);
 EMBER_API void ember_sampler_free(ember_sampler* sampler);
 
+/* Structured output: a grammar every generated token must fit (see include/ember/grammar.hpp for
+ * the GBNF syntax and the supported JSON Schema and regex subsets). */
+typedef enum ember_grammar_kind {
+    EMBER_GRAMMAR_GBNF = 0,        /* llama.cpp's GBNF, start rule `root` */
+    EMBER_GRAMMAR_JSON_SCHEMA = 1, /* JSON matching a JSON Schema (the text is the schema) */
+    EMBER_GRAMMAR_REGEX = 2        /* the whole output matches the regular expression */
+} ember_grammar_kind;
+/* ember_sampler_create with a grammar stage first in the chain; model is required (its
+ * vocabulary). EMBER_ERR_INVALID_ARGUMENT with a message naming the problem: the GBNF line and
+ * column, the JSON Schema path and keyword, the regex column, an unknown kind. */
+EMBER_API ember_status ember_sampler_create_grammar(const ember_sampler_params* params, const ember_model* model, int kind,
+                                                    const char* text, ember_sampler** sampler);
+/* Appends a grammar stage to a chain. Add it first: later stages then see only allowed tokens
+ * (and the chain checks the drawn token first, computing the full mask only when it does not
+ * fit). Prompt tokens never reach the grammar; ember_sampler_accept of a token it refuses is
+ * EMBER_ERR_INVALID_ARGUMENT; ember_sampler_reset restarts it. */
+EMBER_API ember_status ember_sampler_add_grammar(ember_sampler* sampler, const ember_model* model, int kind, const char* text);
+
 /* Stages appended in call order. Nothing may follow a stage that selects the token (greedy,
  * mirostat): EMBER_ERR_INVALID_ARGUMENT. */
 EMBER_API ember_status ember_sampler_add_logit_bias(ember_sampler* sampler, const ember_token_bias* biases, size_t n);

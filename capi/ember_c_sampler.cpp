@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "ember/generate.hpp"
+#include "ember/grammar.hpp"
 #include "ember_c_internal.hpp"
 
 #include "ember/quantize_file.hpp"
@@ -163,6 +164,43 @@ EMBER_API ember_status ember_sampler_chain_create(uint64_t seed, ember_sampler**
 }
 
 EMBER_API void ember_sampler_free(ember_sampler* sampler) { delete sampler; }
+
+namespace {
+
+ember::grammar grammar_of(int kind, const char* text) {
+    need(text, "text (the grammar)");
+    switch (kind) {
+        case EMBER_GRAMMAR_GBNF: return ember::grammar::from_gbnf(text);
+        case EMBER_GRAMMAR_JSON_SCHEMA: return ember::grammar::from_json_schema(text);
+        case EMBER_GRAMMAR_REGEX: return ember::grammar::from_regex(text);
+        default: fail_status(EMBER_ERR_INVALID_ARGUMENT, "kind = {} is not an ember_grammar_kind (0 GBNF, 1 JSON schema, 2 regex)", kind);
+    }
+}
+
+}  // namespace
+
+EMBER_API ember_status ember_sampler_create_grammar(const ember_sampler_params* params, const ember_model* model, int kind,
+                                                    const char* text, ember_sampler** sampler) {
+    return guard(__func__, [&] {
+        need(sampler, "sampler (the out-pointer)");
+        need(params, "params");
+        need(model, "model (the grammar needs its vocabulary)");
+        const ember::grammar g = grammar_of(kind, text);
+        const ember_sampler_params p = read_params(params, sampler_defaults(), "ember_sampler_params", k_sampler_params_fields);
+        const sampler_params sp = to_cpp(p);
+        auto handle = std::unique_ptr<ember_sampler>(new ember_sampler{ember::sampler::from_params(sp, model_of(model).vocab(), &g)});
+        handle->logprobs = sp.logprobs || sp.n_logprobs > 0;
+        *sampler = handle.release();
+    });
+}
+
+EMBER_API ember_status ember_sampler_add_grammar(ember_sampler* sampler, const ember_model* model, int kind, const char* text) {
+    return guard(__func__, [&] {
+        ember::sampler& s = sampler_of(sampler);
+        need(model, "model (the grammar needs its vocabulary)");
+        s.add(stages::grammar(grammar_of(kind, text), model_of(model).vocab()));
+    });
+}
 
 EMBER_API ember_status ember_sampler_add_logit_bias(ember_sampler* sampler, const ember_token_bias* biases, size_t n) {
     return guard(__func__, [&] {

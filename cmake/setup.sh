@@ -8,7 +8,7 @@ pkgs=(build-essential cmake pkg-config libeigen3-dev libxsimd-dev libfmt-dev doc
 for arg in "$@"; do
   case "$arg" in
     --bindings)
-      pkgs+=(python3 python3-venv python3-setuptools python3-wheel python3-pytest python3-numpy python3-jinja2)
+      pkgs+=(python3 python3-venv python3-setuptools python3-wheel python3-pytest python3-numpy python3-jinja2 python3-jsonschema)
       # The Rust bindings need cargo; use the machine's toolchain when there is one.
       command -v cargo >/dev/null 2>&1 || [[ -x "$HOME/.cargo/bin/cargo" ]] || pkgs+=(cargo)
       ;;

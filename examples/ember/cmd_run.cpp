@@ -13,6 +13,7 @@
 #include "ember/chat.hpp"
 #include "ember/context.hpp"
 #include "ember/generate.hpp"
+#include "ember/grammar.hpp"
 #include "ember/model.hpp"
 #include "ember/sampler.hpp"
 #include "ember/vocab.hpp"
@@ -35,6 +36,10 @@ model and context:
                            model has none), the reply ends at the end of the assistant's turn
   --system TEXT            with --chat: a system message first
   --chat-template FILE     with --chat: a Jinja chat template to use instead of the model's
+  --grammar TEXT           constrain the output to a GBNF grammar (llama.cpp's syntax)
+  --grammar-file FILE      the same, read from FILE
+  --json-schema TEXT       constrain the output to JSON matching a JSON Schema (or @FILE)
+  --regex PATTERN          constrain the output to match a regular expression
   -n, --n-predict N        tokens to generate (default 128; -1 = until end of text)
   -c, --ctx-size N         KV cache size in tokens (default: the model's context length);
                            with --window, the largest prompt batch
@@ -138,7 +143,20 @@ int cmd_run(std::span<char* const> argv) {
     const bool chat = a.flag({"--chat"});
     const auto system = a.value({"--system"});
     const auto chat_template_file = a.value({"--chat-template"});
+    const auto grammar_text = a.value({"--grammar"});
+    const auto grammar_file = a.value({"--grammar-file"});
+    const auto json_schema = a.value({"--json-schema"});
+    const auto regex = a.value({"--regex"});
     a.finish();
+    if (int(bool(grammar_text)) + int(bool(grammar_file)) + int(bool(json_schema)) + int(bool(regex)) > 1)
+        throw usage_error("give one of --grammar, --grammar-file, --json-schema and --regex");
+    // Compiled before the model loads: a bad grammar fails fast, naming its line or schema path.
+    std::optional<grammar> constraint;
+    if (grammar_text) constraint = grammar::from_gbnf(*grammar_text);
+    if (grammar_file) constraint = grammar::from_gbnf(read_file(*grammar_file));
+    if (json_schema)
+        constraint = grammar::from_json_schema(!json_schema->empty() && (*json_schema)[0] == '@' ? read_file(json_schema->substr(1)) : *json_schema);
+    if (regex) constraint = grammar::from_regex(*regex);
 
     if (prompt && prompt_file) throw usage_error("give either -p or -f, not both");
     if (prompt_file) prompt = read_file(*prompt_file);
@@ -162,7 +180,7 @@ int cmd_run(std::span<char* const> argv) {
     context ctx(m, cp);
     const double load_s = seconds_since(t_load);
 
-    sampler smp = sampler::from_params(sp, m->hparams().n_vocab);
+    sampler smp = constraint ? sampler::from_params(sp, voc, &*constraint) : sampler::from_params(sp, m->hparams().n_vocab);
     std::fprintf(stderr, "ember: loaded %s (%s) in %.2f s; context %lld, %d threads%s\n", model_path.c_str(),
                  m->description().c_str(), load_s, (long long)ctx.n_ctx(), ctx.params().n_threads,
                  cp.window > 0 ? (", window " + std::to_string(cp.window)).c_str() : "");

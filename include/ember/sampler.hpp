@@ -30,6 +30,8 @@
 
 namespace ember {
 
+class grammar;
+
 // An additive change to one token's logit; -inf bans the token.
 struct token_bias {
     token_id token = 0;
@@ -153,7 +155,16 @@ public:
     virtual std::string name() const = 0;
     virtual void apply(candidate_set& candidates, sampler_rng& rng) = 0;
     virtual void accept(token_id) {}
+    // A token of the prompt (not generated): by default the same as accept(); the grammar stage
+    // ignores it.
+    virtual void accept_prompt(token_id t) { accept(t); }
     virtual void reset() {}
+    // A stage that only removes candidates may be checked first: when it is the first stage
+    // and checks_first(), the chain runs without it and keeps the token when allows() it, and
+    // runs again with it otherwise. Without truncation the token is distributed exactly as
+    // under the stage (p restricted to the allowed set); greedy picks the same token.
+    virtual bool checks_first() const noexcept { return false; }
+    virtual bool allows(token_id) { return true; }
     virtual bool selects() const noexcept { return false; }  // picks the token itself
     virtual bool uses_rng() const noexcept { return false; }
 };
@@ -196,6 +207,9 @@ public:
     explicit sampler(uint64_t seed = sampler_params::random_seed);
     // The chain described at the top of this file. n_vocab > 0 checks logit-bias ids early.
     static sampler from_params(const sampler_params& params, int64_t n_vocab = 0);
+    // The same over the vocabulary `v`, with a grammar stage first in the chain when `g` is given
+    // (ember/grammar.hpp).
+    static sampler from_params(const sampler_params& params, const vocab& v, const grammar* g = nullptr);
 
     ~sampler();
     sampler(sampler&&) noexcept;
@@ -210,8 +224,12 @@ public:
     token_id sample(std::span<const float> logits);
     // Records a token that entered the context (penalty history, mirostat's learning step).
     void accept(token_id token);
+    // Records a prompt token: penalties see it, a grammar does not.
+    void accept_prompt(token_id token);
     // Forgets the history and restarts the generator from seed().
     void reset();
+    // The same with a new seed (random_seed: a fresh random one), e.g. for the next request.
+    void reset(uint64_t seed);
 
     uint64_t seed() const noexcept;  // the seed in use (never random_seed)
     std::string describe() const;     // e.g. "top-k 40 -> top-p 0.95 -> temp 0.8 -> dist(seed 7)"
@@ -220,6 +238,7 @@ public:
     const candidate_set& candidates() const noexcept;  // the final set of the last sample()
 
 private:
+    static sampler build(const sampler_params& params, int64_t n_vocab, std::unique_ptr<sampler_stage> first);
     struct impl;
     std::unique_ptr<impl> impl_;
 };

@@ -1,5 +1,6 @@
 // Python semantics of template values: truthiness, str/repr, ==, <, and json.dumps.
 #include "chat/jinja_value.hpp"
+#include "tokenizer/utf8.hpp"
 
 #include <fmt/format.h>
 
@@ -286,23 +287,7 @@ uint32_t utf8_next(std::string_view s, size_t& i) {
     return cp;
 }
 
-void utf8_append(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += char(cp);
-    } else if (cp < 0x800) {
-        out += char(0xC0 | (cp >> 6));
-        out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += char(0xE0 | (cp >> 12));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    } else {
-        out += char(0xF0 | (cp >> 18));
-        out += char(0x80 | ((cp >> 12) & 0x3F));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    }
-}
+void utf8_append(std::string& out, uint32_t cp) { detail::append_utf8(cp, out); }
 
 bool is_py_space(uint32_t cp) {
     return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20) || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||

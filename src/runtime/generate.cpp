@@ -22,7 +22,7 @@ generate_result generate(context& ctx, sampler& smp, std::span<const token_id> p
     generate_result r;
     r.n_prompt_evaluated = ctx.decode_prompt(prompt, params.seq);
     if (params.accept_prompt)
-        for (token_id t : prompt) smp.accept(t);
+        for (token_id t : prompt) smp.accept_prompt(t);
 
     token_stream_decoder stream(voc);
     bool stopped = false;

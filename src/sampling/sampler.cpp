@@ -2,6 +2,8 @@
 // --logit-bias parser. The stages themselves live in sampler_stages.cpp.
 #include "ember/sampler.hpp"
 
+#include "ember/grammar.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -248,10 +250,17 @@ sampler::~sampler() = default;
 sampler::sampler(sampler&&) noexcept = default;
 sampler& sampler::operator=(sampler&&) noexcept = default;
 
-sampler sampler::from_params(const sampler_params& p, int64_t n_vocab) {
+sampler sampler::from_params(const sampler_params& p, int64_t n_vocab) { return build(p, n_vocab, nullptr); }
+
+sampler sampler::from_params(const sampler_params& p, const vocab& v, const grammar* g) {
+    return build(p, v.size(), g ? stages::grammar(*g, v) : nullptr);
+}
+
+sampler sampler::build(const sampler_params& p, int64_t n_vocab, std::unique_ptr<sampler_stage> first) {
     validate(p, n_vocab);
     sampler s(p.seed);
     s.impl_->n_vocab = std::max<int64_t>(n_vocab, 0);
+    if (first) s.add(std::move(first));
     if (!p.logit_bias.empty()) s.add(stages::logit_bias(p.logit_bias));
     const bool penalties_on = p.repeat_penalty != 1.0f || p.frequency_penalty != 0.0f || p.presence_penalty != 0.0f;
     if (p.repeat_last_n != 0 && penalties_on)
@@ -302,22 +311,33 @@ token_id sampler::sample(std::span<const float> logits) {
     m.n_vocab = int64_t(logits.size());
 
     auto& c = m.cand;
-    c.fill(logits);
     log_softmax_info before;
     if (m.lp_enabled && !m.lp_after) before = log_softmax_of(logits, [](float l) { return l; });
 
-    for (auto& st : m.stages) {
-        st->apply(c, m.rng);
-        if (st->selects()) break;
+    const auto run = [&](size_t first_stage) {
+        c.fill(logits);
+        for (size_t i = first_stage; i < m.stages.size(); ++i) {
+            m.stages[i]->apply(c, m.rng);
+            if (m.stages[i]->selects()) break;
+        }
+        if (c.selected < 0) {
+            detail::require_drawable(c);
+            c.softmax();
+            c.selected = int64_t(detail::draw_index(c, m.rng));
+        }
+        if (c.selected >= int64_t(c.size))
+            fail(errc::internal, "sampler: a stage selected entry {} of {}", c.selected, c.size);
+        return c.data[size_t(c.selected)].id;
+    };
+    // A first stage that checks first (a grammar): draw without it, keep the token if it fits,
+    // else draw again with it.
+    token_id tok = -1;
+    const bool check_first = !m.stages.empty() && m.stages[0]->checks_first() && m.stages.size() > 1;
+    if (check_first) {
+        tok = run(1);
+        if (!m.stages[0]->allows(tok)) tok = -1;
     }
-    if (c.selected < 0) {
-        detail::require_drawable(c);
-        c.softmax();
-        c.selected = int64_t(detail::draw_index(c, m.rng));
-    }
-    if (c.selected >= int64_t(c.size))
-        fail(errc::internal, "sampler: a stage selected entry {} of {}", c.selected, c.size);
-    const token_id tok = c.data[size_t(c.selected)].id;
+    if (tok < 0) tok = run(0);
 
     if (m.lp_enabled) {
         auto& lp = m.lp;
@@ -347,6 +367,18 @@ void sampler::accept(token_id token) {
         fail(errc::invalid_argument, "sampler::accept: token {} is outside the vocabulary ({} tokens)", token,
              impl_->n_vocab);
     for (auto& st : impl_->stages) st->accept(token);
+}
+
+void sampler::accept_prompt(token_id token) {
+    if (token < 0 || (impl_->n_vocab > 0 && token >= impl_->n_vocab))
+        fail(errc::invalid_argument, "sampler::accept_prompt: token {} is outside the vocabulary ({} tokens)", token,
+             impl_->n_vocab);
+    for (auto& st : impl_->stages) st->accept_prompt(token);
+}
+
+void sampler::reset(uint64_t seed) {
+    impl_->seed = resolve_seed(seed);
+    reset();
 }
 
 void sampler::reset() {

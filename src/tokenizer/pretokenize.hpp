@@ -8,6 +8,8 @@
 // only shapes they use: character classes with quantifiers and an end anchor.
 #pragma once
 
+#include "tokenizer/utf8.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -22,7 +24,6 @@ namespace ember::detail {
 // surrogates decode to their value. A value past U+10FFFF (lead bytes F5..F7) becomes U+FFFD too
 // (llama.cpp throws on it later).
 void utf8_to_codepoints(std::string_view text, std::vector<uint32_t>& out);
-void append_utf8(uint32_t cp, std::string& out);
 
 class regex_program;  // a compiled step of the general matcher (pretokenize.cpp)
 

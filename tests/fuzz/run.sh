@@ -6,6 +6,7 @@
 #   tokenizer  the tokenizers: text through every vocabulary of ../shared/vocab and vocabularies
 #              built from the input; seeds from llama.cpp's test inputs (tokenizer_seeds.py)
 #   template   the chat-template interpreter; seeds are the real templates of ../shared/templates
+#   grammar    GBNF, JSON Schema and regex conversion and matching; seeds written here
 # The growing corpus is kept in build-fuzz/fuzz/<target>/corpus and crashes land in
 # build-fuzz/fuzz/<target>/artifacts (exit status non-zero).
 #   tests/fuzz/run.sh [TARGET] [SECONDS] [extra libFuzzer flags, e.g. -jobs=2 -workers=2]
@@ -56,5 +57,17 @@ case "$target" in
       -rss_limit_mb=2048 -dict="$root/tests/fuzz/template.dict" \
       -artifact_prefix="$work/artifacts/" -print_final_stats=1 "$@" "$work/corpus" "$work/seeds"
     ;;
-  *) echo "run.sh: unknown fuzz target '$target' (gguf, tokenizer, template)" >&2; exit 2 ;;
+  grammar)
+    cmake --build "$build" -j"${EMBER_FUZZ_JOBS:-2}" --target fuzz_grammar
+    mkdir -p "$work/seeds"
+    # First byte: '0' GBNF, '1' JSON Schema, '2' regex (mod 3); after a NUL, text to match.
+    printf '0root ::= object\nobject ::= "{" ws (string ":" ws value ("," ws string ":" ws value)*)? "}"\nvalue ::= object | string | [0-9]+ ("." [0-9]+)?\nstring ::= "\\"" ([^"\\\\] | "\\\\" ["\\\\nt])* "\\""\nws ::= [ \\t\\n]{0,4}\n\0{"a": {"b": "c\\n"}, "d": 1.5}' > "$work/seeds/json.gbnf"
+    printf '0root ::= ("ab" | [c-e]+ | "\\u00e9"{2,3})* "x"? [^\\x00-\\x1F]\n\0abcdd\xc3\xa9\xc3\xa9z' > "$work/seeds/classes.gbnf"
+    printf '1{"type": "object", "properties": {"n": {"type": "string", "maxLength": 8}, "k": {"type": "array", "items": {"enum": [1, "x", null]}, "maxItems": 3}, "t": {"type": "string", "format": "date-time"}}, "required": ["n"], "additionalProperties": {"type": "integer"}}\0{"n": "a", "k": [1, null], "z": 3}' > "$work/seeds/schema.json"
+    printf '1{"$defs": {"n": {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"$ref": "#/$defs/n"}}]}}, "$ref": "#/$defs/n"}\0[[1, [2]], 3]' > "$work/seeds/ref.json"
+    printf '2^[A-Z][a-z]{1,5}(-\\d+|\\.[xy]?)*$\0Abc-12.x' > "$work/seeds/regex.txt"
+    exec "$build/tests/fuzz/fuzz_grammar" -max_total_time="$secs" -max_len=8192 -timeout=10 \
+      -rss_limit_mb=2048 -artifact_prefix="$work/artifacts/" -print_final_stats=1 "$@" "$work/corpus" "$work/seeds"
+    ;;
+  *) echo "run.sh: unknown fuzz target '$target' (gguf, tokenizer, template, grammar)" >&2; exit 2 ;;
 esac
