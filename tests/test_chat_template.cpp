@@ -188,6 +188,8 @@ TEST_CASE("hostile templates stop with a clear error within the limits") {
     std::string deep_json = "[{\"role\": \"user\", \"content\": " + std::string(1000, '[') + std::string(1000, ']') + "}]";
     CHECK_THROWS_WITH_AS(render("{{ messages }}", deep_json), doctest::Contains("nested deeper than"), ember::error);
     CHECK_THROWS_WITH_AS(render("x", "[{\"role\": 1"), doctest::Contains("messages is not valid JSON (at byte"), ember::error);
+    // A number beyond double range is an error, not an escaping nlohmann exception (found by fuzz_template).
+    CHECK_THROWS_WITH_AS(render("x", "[4444444444444444444444E4444]"), doctest::Contains("messages is not usable JSON"), ember::error);
     CHECK_THROWS_WITH_AS(render("x", "{\"role\": \"user\"}"), doctest::Contains("messages must be a JSON array"), ember::error);
     CHECK_THROWS_WITH_AS(render("x", "[1]"), doctest::Contains("messages[0] is not a JSON object"), ember::error);
 

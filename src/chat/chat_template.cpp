@@ -55,6 +55,8 @@ nlohmann::ordered_json parse_json(std::string_view s, const char* what) {
         return nlohmann::ordered_json::parse(s.begin(), s.end());
     } catch (const nlohmann::json::parse_error& e) {
         fail(errc::invalid_argument, "{} is not valid JSON (at byte {}): {}", what, e.byte, e.what());
+    } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range: a number too large for a double
+        fail(errc::invalid_argument, "{} is not usable JSON: {}", what, e.what());
     }
 }
 
