@@ -518,6 +518,9 @@ EMBER_API ember_status ember_sampler_sample_logits(ember_sampler* sampler, const
                                                   ember_token* token);
 /* Records a token that entered the context (penalty history, mirostat's learning step). */
 EMBER_API ember_status ember_sampler_accept(ember_sampler* sampler, ember_token token);
+/* Records a prompt token: penalties and mirostat learn from it as from ember_sampler_accept,
+ * a grammar stage ignores it (the prompt is not output the grammar constrains). */
+EMBER_API ember_status ember_sampler_accept_prompt(ember_sampler* sampler, ember_token token);
 /* Forgets the history and restarts the random generator from the seed. */
 EMBER_API ember_status ember_sampler_reset(ember_sampler* sampler);
 /* The seed in use (a random pick is reported here). */

@@ -285,6 +285,14 @@ EMBER_API ember_status ember_sampler_accept(ember_sampler* sampler, ember_token 
     });
 }
 
+EMBER_API ember_status ember_sampler_accept_prompt(ember_sampler* sampler, ember_token token) {
+    return guard(__func__, [&] {
+        ember::sampler& s = sampler_of(sampler);
+        if (token < 0) fail_status(EMBER_ERR_INVALID_ARGUMENT, "token {} is negative", token);
+        s.accept_prompt(token);
+    });
+}
+
 EMBER_API ember_status ember_sampler_reset(ember_sampler* sampler) {
     return guard(__func__, [&] { sampler_of(sampler).reset(); });
 }

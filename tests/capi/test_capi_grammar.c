@@ -101,6 +101,11 @@ TEST(chain_with_regex_and_gbnf) {
     REQUIRE_OK(ember_model_tokenize(m, "zzz", 3, false, false, tok, 8, &n));
     CHECK_STATUS(ember_sampler_accept(s, tok[0]), EMBER_ERR_INVALID_ARGUMENT);
     CHECK_MESSAGE("does not fit the grammar");
+    /* ...but as a prompt token it is not output: the grammar ignores it and still starts at root. */
+    REQUIRE_OK(ember_sampler_accept_prompt(s, tok[0]));
+    CHECK_STATUS(ember_sampler_accept_prompt(s, -1), EMBER_ERR_INVALID_ARGUMENT);
+    text = generate(m, s, "Once", 20);
+    CHECK(strlen(text) == 4 && text[2] == '-');
     ember_sampler_free(s);
     ember_model_free(m);
 }

@@ -297,17 +297,41 @@ class Model(_Handle):
         return t.value
 
 
+GRAMMAR_KINDS = {"gbnf": 0, "json_schema": 1, "regex": 2}
+
+
+def _grammar_arg(grammar, json_schema, regex):
+    """(kind, text bytes) of the one constraint given, or None."""
+    given = [(k, v) for k, v in (("gbnf", grammar), ("json_schema", json_schema), ("regex", regex)) if v is not None]
+    if len(given) > 1:
+        raise InvalidArgumentError("Sampler: give at most one of grammar, json_schema and regex",
+                                   _lib.ERR_INVALID_ARGUMENT)
+    if not given:
+        return None
+    kind, text = given[0]
+    if kind == "json_schema" and not isinstance(text, (str, bytes)):
+        text = _json(text, "json_schema")
+    if not isinstance(text, (str, bytes)):
+        raise InvalidArgumentError(f"Sampler: {kind} must be a string", _lib.ERR_INVALID_ARGUMENT)
+    return GRAMMAR_KINDS[kind], text.encode() if isinstance(text, str) else text
+
+
 class Sampler(_Handle):
     """Turns logits into tokens. The default chain matches llama.cpp's defaults; temperature
     0 is greedy. logprobs=N records each sampled token's log-probability and N alternatives.
-    Sampler.chain(seed) starts an empty chain to build with the add_* methods."""
+    Sampler.chain(seed) starts an empty chain to build with the add_* methods.
+
+    Structured output: grammar= (GBNF text), json_schema= (a dict or JSON text) or regex= puts a
+    grammar stage first in the chain, so every sampled token keeps the output inside the
+    language; it needs model=. An unsupported schema keyword or a syntax error raises
+    InvalidArgumentError naming it."""
 
     _free = "ember_sampler_free"
 
     def __init__(self, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05, typical_p=1.0, min_keep=0,
                  repeat_penalty=1.0, repeat_last_n=64, frequency_penalty=0.0, presence_penalty=0.0, mirostat=0,
                  mirostat_tau=5.0, mirostat_eta=0.1, seed=None, logit_bias=None, logprobs=None,
-                 logprobs_after_transforms=False, model=None):
+                 logprobs_after_transforms=False, model=None, grammar=None, json_schema=None, regex=None):
         p = _lib.init_struct(_lib.sampler_params, "ember_sampler_params_init")
         p.seed = _lib.SEED_RANDOM if seed is None else seed
         p.temp, p.top_k, p.top_p, p.min_p, p.typical_p, p.min_keep = temperature, top_k, top_p, min_p, typical_p, min_keep
@@ -321,8 +345,13 @@ class Sampler(_Handle):
             p.logprobs, p.n_logprobs = True, int(logprobs)
         p.logprobs_after_transforms = logprobs_after_transforms
         self._n_top = int(logprobs or 0)
+        constraint = _grammar_arg(grammar, json_schema, regex)
         handle = ctypes.c_void_p()
-        check(lib().ember_sampler_create(ctypes.byref(p), model._h() if model is not None else None, ctypes.byref(handle)))
+        m = model._h() if model is not None else None
+        if constraint is None:
+            check(lib().ember_sampler_create(ctypes.byref(p), m, ctypes.byref(handle)))
+        else:
+            check(lib().ember_sampler_create_grammar(ctypes.byref(p), m, constraint[0], constraint[1], ctypes.byref(handle)))
         self._ptr = handle.value
 
     @classmethod
@@ -343,6 +372,16 @@ class Sampler(_Handle):
         items = list(biases.items())
         arr = (_lib.token_bias * max(len(items), 1))(*[_lib.token_bias(t, b) for t, b in items])
         check(lib().ember_sampler_add_logit_bias(self._h(), arr, len(items)))
+        return self
+
+    def add_grammar(self, model, grammar=None, json_schema=None, regex=None):
+        """Appends a grammar stage (GBNF text, a JSON schema as dict or text, or a regex); add
+        it first so later stages see only tokens that fit."""
+        constraint = _grammar_arg(grammar, json_schema, regex)
+        if constraint is None:
+            raise InvalidArgumentError("add_grammar: give one of grammar, json_schema and regex",
+                                       _lib.ERR_INVALID_ARGUMENT)
+        check(lib().ember_sampler_add_grammar(self._h(), model._h(), constraint[0], constraint[1]))
         return self
 
     def add_penalties(self, last_n=64, repeat=1.1, frequency=0.0, presence=0.0):
@@ -399,7 +438,12 @@ class Sampler(_Handle):
         return t.value
 
     def accept(self, token):
+        """Records a token that entered the context as output (a grammar stage advances)."""
         check(lib().ember_sampler_accept(self._h(), token))
+
+    def accept_prompt(self, token):
+        """Records a prompt token: penalties learn from it, a grammar stage ignores it."""
+        check(lib().ember_sampler_accept_prompt(self._h(), token))
 
     def reset(self):
         check(lib().ember_sampler_reset(self._h()))
@@ -585,7 +629,7 @@ class Context(_Handle):
         try:
             self.decode_prompt(tokens, seq)
             for t in tokens:
-                sampler.accept(t)
+                sampler.accept_prompt(t)
             utf8 = codecs.getincrementaldecoder("utf-8")("replace")
             n = 0
             while max_tokens < 0 or n < max_tokens:

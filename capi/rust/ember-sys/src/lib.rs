@@ -5,7 +5,7 @@
 //! functions are the header's `static inline` helpers, which C callers compile themselves.
 #![allow(non_camel_case_types)]
 
-use std::os::raw::{c_char, c_void};
+use std::os::raw::{c_char, c_int, c_void};
 
 pub const EMBER_VERSION_MAJOR: u32 = 0;
 pub const EMBER_VERSION_MINOR: u32 = 1;
@@ -13,6 +13,11 @@ pub const EMBER_VERSION_PATCH: u32 = 0;
 pub const EMBER_ABI_VERSION: u32 = 1;
 
 pub type ember_status = i32;
+/// ember_grammar_kind: the language of the text given to ember_sampler_create_grammar.
+pub const EMBER_GRAMMAR_GBNF: c_int = 0;
+pub const EMBER_GRAMMAR_JSON_SCHEMA: c_int = 1;
+pub const EMBER_GRAMMAR_REGEX: c_int = 2;
+
 pub const EMBER_OK: ember_status = 0;
 pub const EMBER_ERR_INVALID_ARGUMENT: ember_status = -1;
 pub const EMBER_ERR_FILE_NOT_FOUND: ember_status = -2;
@@ -405,6 +410,16 @@ extern "C" {
     pub fn ember_sampler_sample_logits(sampler: *mut ember_sampler, logits: *const f32, n_logits: usize, token: *mut ember_token)
         -> ember_status;
     pub fn ember_sampler_accept(sampler: *mut ember_sampler, token: ember_token) -> ember_status;
+    pub fn ember_sampler_accept_prompt(sampler: *mut ember_sampler, token: ember_token) -> ember_status;
+    pub fn ember_sampler_create_grammar(
+        params: *const ember_sampler_params,
+        model: *const ember_model,
+        kind: c_int,
+        text: *const c_char,
+        sampler: *mut *mut ember_sampler,
+    ) -> ember_status;
+    pub fn ember_sampler_add_grammar(sampler: *mut ember_sampler, model: *const ember_model, kind: c_int, text: *const c_char)
+        -> ember_status;
     pub fn ember_sampler_reset(sampler: *mut ember_sampler) -> ember_status;
     pub fn ember_sampler_get_seed(sampler: *const ember_sampler, seed: *mut u64) -> ember_status;
     pub fn ember_sampler_describe(sampler: *const ember_sampler, buf: *mut c_char, capacity: usize, size: *mut usize) -> ember_status;

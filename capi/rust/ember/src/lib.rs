@@ -65,7 +65,7 @@ pub use chat::{apply_chat_template, ChatOptions};
 pub use context::{AbortHandle, CacheType, Context, ContextParams, GenerateOutcome, GenerateParams, MemoryUsage, StopReason, TokenEvent};
 pub use error::{Error, Result, Status};
 pub use model::{LoadOptions, Model, ModelInfo, TensorInfo};
-pub use sampler::{LastLogprob, Sampler, SamplerParams, TokenLogprob};
+pub use sampler::{Grammar, LastLogprob, Sampler, SamplerParams, TokenLogprob};
 
 /// A token id.
 pub type Token = i32;

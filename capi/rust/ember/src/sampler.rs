@@ -1,4 +1,6 @@
 //! Samplers: turn a row of logits into a token id.
+use std::ffi::CString;
+use std::os::raw::c_int;
 use std::ptr::{self, NonNull};
 
 use ember_sys as sys;
@@ -58,6 +60,31 @@ impl Default for SamplerParams {
     }
 }
 
+/// A constraint on the generated text (structured output): every sampled token keeps the output
+/// inside the language. Errors (syntax, an unsupported schema keyword) name the line and column,
+/// the schema path or the regex column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grammar<'a> {
+    /// llama.cpp's GBNF grammar syntax, starting at `root`.
+    Gbnf(&'a str),
+    /// A JSON schema as JSON text (properties keep their declared order).
+    JsonSchema(&'a str),
+    /// A regular expression the whole output must match.
+    Regex(&'a str),
+}
+
+impl Grammar<'_> {
+    fn raw(&self) -> Result<(c_int, CString)> {
+        let (kind, text, what) = match *self {
+            Grammar::Gbnf(t) => (sys::EMBER_GRAMMAR_GBNF, t, "grammar"),
+            Grammar::JsonSchema(t) => (sys::EMBER_GRAMMAR_JSON_SCHEMA, t, "JSON schema"),
+            Grammar::Regex(t) => (sys::EMBER_GRAMMAR_REGEX, t, "regex"),
+        };
+        let text = CString::new(text).map_err(|_| Error::new(Status::InvalidArgument, format!("the {} contains a NUL byte", what)))?;
+        Ok((kind, text))
+    }
+}
+
 /// The log-probability record of the last sampled token.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LastLogprob {
@@ -91,6 +118,15 @@ fn biases(v: &[(Token, f32)]) -> Vec<sys::ember_token_bias> {
 impl Sampler {
     /// The standard chain. With a model, logit-bias ids are checked against its vocabulary.
     pub fn new(params: &SamplerParams, model: Option<&Model>) -> Result<Sampler> {
+        Sampler::create(params, model, None)
+    }
+
+    /// The standard chain with a grammar stage first: later stages see only tokens that fit.
+    pub fn with_grammar(params: &SamplerParams, model: &Model, grammar: Grammar<'_>) -> Result<Sampler> {
+        Sampler::create(params, Some(model), Some(grammar))
+    }
+
+    fn create(params: &SamplerParams, model: Option<&Model>, grammar: Option<Grammar<'_>>) -> Result<Sampler> {
         let mut p = sys::ember_sampler_default_params();
         p.seed = params.seed.unwrap_or(sys::EMBER_SEED_RANDOM);
         p.temp = params.temperature;
@@ -115,7 +151,14 @@ impl Sampler {
         }
         p.logprobs_after_transforms = params.logprobs_after_transforms;
         let mut raw = ptr::null_mut();
-        check(unsafe { sys::ember_sampler_create(&p, model.map_or(ptr::null(), |m| m.raw()), &mut raw) })?;
+        let m = model.map_or(ptr::null(), |m| m.raw());
+        match grammar {
+            None => check(unsafe { sys::ember_sampler_create(&p, m, &mut raw) })?,
+            Some(g) => {
+                let (kind, text) = g.raw()?;
+                check(unsafe { sys::ember_sampler_create_grammar(&p, m, kind, text.as_ptr(), &mut raw) })?
+            }
+        }
         let ptr = NonNull::new(raw).ok_or_else(|| Error::new(Status::Internal, "ember_sampler_create returned nothing"))?;
         Ok(Sampler { ptr, n_top: params.logprobs.unwrap_or(0).max(0) as usize })
     }
@@ -143,6 +186,13 @@ impl Sampler {
         check(unsafe { sys::ember_sampler_add_logit_bias(self.raw(), b.as_ptr(), b.len()) })?;
         Ok(self)
     }
+    /// Appends a grammar stage; add it first so later stages see only tokens that fit.
+    pub fn add_grammar(&mut self, model: &Model, grammar: Grammar<'_>) -> Result<&mut Self> {
+        let (kind, text) = grammar.raw()?;
+        check(unsafe { sys::ember_sampler_add_grammar(self.raw(), model.raw(), kind, text.as_ptr()) })?;
+        Ok(self)
+    }
+
     pub fn add_penalties(&mut self, last_n: i32, repeat: f32, frequency: f32, presence: f32) -> Result<&mut Self> {
         check(unsafe { sys::ember_sampler_add_penalties(self.raw(), last_n, repeat, frequency, presence) })?;
         Ok(self)
@@ -200,8 +250,15 @@ impl Sampler {
         Ok(t)
     }
 
+    /// Records a token that entered the context as output (a grammar stage advances; a token it
+    /// refuses is an error).
     pub fn accept(&mut self, token: Token) -> Result<()> {
         check(unsafe { sys::ember_sampler_accept(self.raw(), token) })
+    }
+
+    /// Records a prompt token: penalties learn from it, a grammar stage ignores it.
+    pub fn accept_prompt(&mut self, token: Token) -> Result<()> {
+        check(unsafe { sys::ember_sampler_accept_prompt(self.raw(), token) })
     }
 
     /// Forgets the history and restarts the generator from the seed.
