@@ -268,6 +268,117 @@ TEST_CASE("top-k keeps the k most likely tokens") {
     check_distribution("top-k 5", s, logits16, softmax_over(l, keep_top_k(l, all_kept(16), 5)));
 }
 
+TEST_CASE("keep_top equals a full sort truncated, for every n, with ties, -inf and NaN") {
+    std::mt19937 rng(11);
+    for (size_t size : {1u, 7u, 100u, 1000u, 32000u}) {
+        for (int pattern = 0; pattern < 4; ++pattern) {
+            std::vector<float> logits(size);
+            for (size_t i = 0; i < size; ++i) {
+                switch (pattern) {
+                    case 0: logits[i] = std::normal_distribution<float>(0, 2)(rng); break;
+                    case 1: logits[i] = float(rng() % 5); break;                 // many ties: ids decide
+                    case 2: logits[i] = float(i); break;                         // ascending: the bar moves every time
+                    default: logits[i] = (i % 3 == 0) ? -std::numeric_limits<float>::infinity()
+                                           : (i % 7 == 0 ? std::numeric_limits<float>::quiet_NaN() : float(size - i));
+                }
+            }
+            for (size_t n : {size_t(1), size_t(2), size_t(3), size_t(40), size / 9, size / 2, size, size + 5}) {
+                if (n == 0) continue;
+                candidate_set a, b;
+                a.fill(logits);
+                b.fill(logits);
+                a.keep_top(n);
+                b.sort_top(n);
+                b.truncate(n);
+                REQUIRE(a.size == std::min(n, size));
+                CHECK(a.sorted);
+                bool same = true;
+                for (size_t i = 0; i < a.size; ++i) same = same && a.data[i].id == b.data[i].id && !ranks_before(b.data[i], a.data[i]);
+                CHECK_MESSAGE(same, "size ", size, " pattern ", pattern, " n ", n);
+            }
+        }
+    }
+}
+
+TEST_CASE("fill_top equals fill, an allowed-set filter and top-k, entry for entry") {
+    std::mt19937 rng(12);
+    for (size_t size : {5u, 64u, 1000u, 32000u}) {
+        std::vector<float> logits(size);
+        for (auto& l : logits) l = (rng() % 11 == 0) ? std::numeric_limits<float>::quiet_NaN() : float(rng() % 50) / 4;
+        for (int density : {0, 1, 2, 50, 100}) {  // percent of tokens allowed; -1 no filter
+            std::vector<uint64_t> bits((size + 63) / 64, 0);
+            for (size_t i = 0; i < size; ++i)
+                if (int(rng() % 100) < density) bits[i >> 6] |= uint64_t(1) << (i & 63);
+            for (size_t k : {size_t(1), size_t(3), size_t(40), size / 3, size, size * 2}) {
+                for (bool filter : {false, true}) {
+                    candidate_set a, b;
+                    a.fill_top(logits, k, filter ? bits.data() : nullptr);
+                    b.fill(logits);
+                    if (filter) {
+                        size_t w = 0;
+                        for (size_t i = 0; i < b.size; ++i)
+                            if ((bits[size_t(b.data[i].id) >> 6] >> (b.data[i].id & 63)) & 1) b.data[w++] = b.data[i];
+                        if (w != b.size) b.identity = false;
+                        b.size = w;
+                    }
+                    auto top = stages::top_k(int32_t(k));
+                    sampler_rng r;
+                    top->apply(b, r);
+                    REQUIRE(a.size == b.size);
+                    CHECK(a.identity == b.identity);
+                    CHECK(a.sorted == b.sorted);
+                    bool same = true;
+                    for (size_t i = 0; i < a.size; ++i)
+                        same = same && a.data[i].id == b.data[i].id &&
+                               (a.data[i].logit == b.data[i].logit || (std::isinf(a.data[i].logit) && std::isinf(b.data[i].logit)));
+                    CHECK_MESSAGE(same, "size ", size, " density ", density, " k ", k, " filter ", filter);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("a chain that folds an allowed-set stage and top-k into loading draws the same tokens") {
+    // The same filter, once offering its set (the fast path) and once only through apply().
+    struct every_third final : sampler_stage {
+        bool offer;
+        std::vector<uint64_t> bits;
+        every_third(bool o, size_t n) : offer(o), bits((n + 63) / 64) {
+            for (size_t i = 0; i < n; i += 3) bits[i >> 6] |= uint64_t(1) << (i & 63);
+        }
+        std::string name() const override { return "every third"; }
+        void apply(candidate_set& c, sampler_rng&) override {
+            size_t w = 0;
+            for (size_t i = 0; i < c.size; ++i)
+                if (c.data[i].id % 3 == 0) c.data[w++] = c.data[i];
+            if (w != c.size) c.identity = false;
+            c.size = w;
+        }
+        const std::vector<uint64_t>* allowed_set() override { return offer ? &bits : nullptr; }
+    };
+    const size_t n = 5000;
+    std::mt19937 rng(5);
+    std::vector<std::vector<float>> rows(50, std::vector<float>(n));
+    for (auto& r : rows)
+        for (auto& l : r) l = std::normal_distribution<float>(0, 3)(rng);
+    for (int top_k : {0, 40, 4000, -1}) {  // -1: greedy
+        auto build = [&](bool offer) {
+            sampler s(99);
+            s.add(std::make_unique<every_third>(offer, n));
+            if (top_k < 0) return std::move(s.add(stages::greedy()));
+            if (top_k) s.add(stages::top_k(top_k));
+            s.add(stages::top_p(0.95f)).add(stages::min_p(0.05f)).add(stages::temperature(0.8f));
+            return s;
+        };
+        sampler fast = build(true), slow = build(false);
+        for (const auto& r : rows) {
+            const token_id a = fast.sample(r), b = slow.sample(r);
+            CHECK(a == b);
+            CHECK(a % 3 == 0);
+        }
+    }
+}
+
 TEST_CASE("top-p keeps the token that crosses p") {
     auto p = plain(22);
     p.top_p = 0.85f;

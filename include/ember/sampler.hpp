@@ -129,11 +129,19 @@ struct candidate_set {
 
     // Loads a logits row; NaN logits become -inf (never drawn).
     void fill(std::span<const float> logits);
+    // fill(), then dropping the tokens whose bit in `allowed` is clear (when it is not null; a
+    // bit per logit), then what the top-k stage does (keep_top(k) when more than k remain, else
+    // nothing), in one pass over the row that writes only the entries that may be kept.
+    void fill_top(std::span<const float> logits, size_t k, const uint64_t* allowed);
     // Sets p over the live entries from their logits (+inf logits share all the mass).
     void softmax() noexcept;
     // Makes [0, n) the n best entries in sorted order (n is clamped to size); sets `sorted`
     // when that covers every live entry. Uses selection, not a full sort, when n < size.
     void sort_top(size_t n);
+    // sort_top(n) then truncate(n), faster: one pass that keeps a threshold (the n-th best so
+    // far) and a buffer of up to 2n entries that beat it, so a top-k over a large vocabulary
+    // costs little more than reading the logits once. Sets `sorted`.
+    void keep_top(size_t n);
     // Keeps the first n live entries.
     void truncate(size_t n) noexcept;
     // Index of the highest logit, ties to the lowest id.
@@ -165,6 +173,14 @@ public:
     // under the stage (p restricted to the allowed set); greedy picks the same token.
     virtual bool checks_first() const noexcept { return false; }
     virtual bool allows(token_id) { return true; }
+    // Fast paths the chain may take, on a freshly loaded row only, instead of apply(); the
+    // candidates come out the same. A stage that only removes tokens by a set fixed for this
+    // step (a grammar) returns it as a bitset (bit id set: allowed), or null to go through
+    // apply(); a stage whose result on a fresh row is its result on that row's k best entries
+    // (sorted, or in id order when there are no more than k) returns k, else 0: top-k (k),
+    // greedy (1). The chain then loads only those and still runs apply().
+    virtual const std::vector<uint64_t>* allowed_set() { return nullptr; }
+    virtual size_t keeps_top() const noexcept { return 0; }
     virtual bool selects() const noexcept { return false; }  // picks the token itself
     virtual bool uses_rng() const noexcept { return false; }
 };

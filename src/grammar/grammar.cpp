@@ -68,6 +68,12 @@ public:
         if (!any) detail::fail(errc::invalid_argument, "grammar: no token of the vocabulary can continue the grammar here");
     }
 
+    const std::vector<uint64_t>* allowed_set() override {
+        if (size_t(trie_->n_vocab()) == 0) return nullptr;
+        state_ = a_.compact(state_);
+        return &a_.mask(state_);
+    }
+
     void accept(token_id id) override {
         if (id < 0 || id >= trie_->n_vocab()) return;  // the sampler reports out-of-range ids
         if (trie_->text(id).empty()) {

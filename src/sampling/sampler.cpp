@@ -5,6 +5,7 @@
 #include "ember/grammar.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -13,6 +14,10 @@
 
 #include "sampling/sampler_internal.hpp"
 #include "core/util.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace ember {
 
@@ -103,6 +108,21 @@ void top_n(const Range& r, size_t n, Make make, std::vector<token_candidate>& he
 
 float sanitize(float l) { return std::isnan(l) ? neg_inf : l; }
 
+// Bit j set when l[j] > bar, for j < 64 (NaN: clear). SSE2 is part of x86-64 itself, so this
+// needs no ISA flag; elsewhere the scalar loop.
+uint64_t greater_bits64(const float* l, float bar) {
+#if defined(__SSE2__)
+    const __m128 b = _mm_set1_ps(bar);
+    uint64_t m = 0;
+    for (int j = 0; j < 64; j += 4) m |= uint64_t(_mm_movemask_ps(_mm_cmpgt_ps(_mm_loadu_ps(l + j), b))) << j;
+    return m;
+#else
+    uint64_t m = 0;
+    for (int j = 0; j < 64; ++j) m |= uint64_t(l[j] > bar) << j;
+    return m;
+#endif
+}
+
 }  // namespace
 
 // --- candidate_set --------------------------------------------------------------------------
@@ -115,6 +135,67 @@ void candidate_set::fill(std::span<const float> logits) {
     sorted = false;
     identity = true;
     selected = -1;
+}
+
+void candidate_set::fill_top(std::span<const float> logits, size_t k, const uint64_t* allowed) {
+    data.resize(logits.size());
+    n_vocab = int64_t(logits.size());
+    selected = -1;
+    sorted = false;
+    k = std::max<size_t>(k, 1);
+    // As keep_top: [0, w) holds the allowed entries that may still be among the k best; at 2k
+    // entries selection keeps k and sets the bar. Until then the entries stay in id order, so
+    // when no more than k are allowed the set is exactly fill() + filter (top-k keeps all).
+    token_candidate* d = data.data();
+    const size_t cap = k > logits.size() / 2 ? logits.size() : 2 * k;
+    // The bar entry came earlier than every later one, so a later entry ranks before it only
+    // with a strictly higher logit (NaN, read as -inf, never does): one float compare.
+    size_t w = 0, n_allowed = 0;
+    float bar = neg_inf;
+    bool have_bar = false;
+    const size_t n = logits.size();
+    const float* l = logits.data();
+    const auto take = [&](size_t i) {
+        d[w++] = token_candidate{token_id(i), sanitize(l[i]), 0.0f};
+        if (w == cap && w > k) {
+            std::nth_element(d, d + (k - 1), d + w, ranks_before);
+            bar = d[k - 1].logit;
+            have_bar = true;
+            w = k;
+        }
+    };
+    // 64 tokens at a time: the allowed word, and (once there is a bar) which logits beat it.
+    for (size_t base = 0; base < n; base += 64) {
+        const size_t len = std::min<size_t>(64, n - base);
+        const uint64_t in_row = len == 64 ? ~uint64_t(0) : (uint64_t(1) << len) - 1;
+        const uint64_t ok = (allowed ? allowed[base >> 6] : ~uint64_t(0)) & in_row;
+        n_allowed += size_t(std::popcount(ok));
+        if (!have_bar) {
+            for (uint64_t b = ok; b; b &= b - 1) {
+                const size_t i = base + size_t(std::countr_zero(b));
+                if (!have_bar || l[i] > bar) take(i);
+            }
+            continue;
+        }
+        uint64_t b = ok;
+        if (len == 64) {
+            b &= greater_bits64(l + base, bar);
+        }
+        for (; b; b &= b - 1) {
+            const size_t i = base + size_t(std::countr_zero(b));
+            if (l[i] > bar) take(i);  // the bar may have risen inside this word
+        }
+    }
+    if (n_allowed <= k) {
+        size = w;  // == n_allowed, in id order
+        identity = w == n;
+        return;
+    }
+    if (w > k) std::nth_element(d, d + (k - 1), d + w, ranks_before);
+    std::sort(d, d + k, ranks_before);
+    size = k;
+    sorted = true;
+    identity = false;
 }
 
 void candidate_set::softmax() noexcept {
@@ -151,6 +232,39 @@ void candidate_set::sort_top(size_t n) {
     }
     std::nth_element(first, first + ptrdiff_t(n), last, ranks_before);
     std::sort(first, first + ptrdiff_t(n), ranks_before);
+}
+
+void candidate_set::keep_top(size_t n) {
+    n = std::min(n, size);
+    if (n == size || sorted || n == 0 || n * 8 > size) {
+        sort_top(n);
+        truncate(n);
+        sorted = true;
+        return;
+    }
+    // [0, w) holds every entry seen so far that may still be among the n best; once it has 2n
+    // entries, selection keeps the n best of them and the n-th best becomes the bar a later
+    // entry must pass. The set stays a permutation of the live entries, so nothing is lost.
+    identity = false;
+    token_candidate* d = data.data();
+    const size_t cap = 2 * n;
+    size_t w = 0;
+    bool have_bar = false;
+    token_candidate bar{};
+    for (size_t i = 0; i < size; ++i) {
+        if (have_bar && !ranks_before(d[i], bar)) continue;
+        std::swap(d[w++], d[i]);
+        if (w == cap) {
+            std::nth_element(d, d + (n - 1), d + w, ranks_before);
+            bar = d[n - 1];
+            have_bar = true;
+            w = n;
+        }
+    }
+    if (w > n) std::nth_element(d, d + (n - 1), d + w, ranks_before);
+    std::sort(d, d + n, ranks_before);
+    size = n;
+    sorted = true;
 }
 
 void candidate_set::truncate(size_t n) noexcept {
@@ -315,8 +429,29 @@ token_id sampler::sample(std::span<const float> logits) {
     if (m.lp_enabled && !m.lp_after) before = log_softmax_of(logits, [](float l) { return l; });
 
     const auto run = [&](size_t first_stage) {
-        c.fill(logits);
-        for (size_t i = first_stage; i < m.stages.size(); ++i) {
+        // Fold a leading allowed-set stage and a top-k into loading the row when they can be.
+        size_t i = first_stage;
+        const size_t n_stages = m.stages.size();
+        bool loaded = false;
+        const std::vector<uint64_t>* allowed = i < n_stages ? m.stages[i]->allowed_set() : nullptr;
+        if (allowed && allowed->size() == (logits.size() + 63) / 64) {
+            const size_t k = i + 1 < n_stages ? m.stages[i + 1]->keeps_top() : 0;
+            c.fill_top(logits, k ? k : logits.size(), allowed->data());
+            // Nothing drawable left: apply() says why (a grammar names the dead end).
+            loaded = std::any_of(c.data.begin(), c.data.begin() + ptrdiff_t(c.size),
+                                 [](const token_candidate& t) { return t.logit > neg_inf; });
+            if (loaded) ++i;  // the stage after it still runs: on its k best it changes nothing more
+        } else if (i < n_stages && !allowed) {
+            if (const size_t k = m.stages[i]->keeps_top()) {
+                c.fill_top(logits, k, nullptr);
+                loaded = true;
+            }
+        }
+        if (!loaded) {
+            c.fill(logits);
+            i = first_stage;
+        }
+        for (; i < n_stages; ++i) {
             m.stages[i]->apply(c, m.rng);
             if (m.stages[i]->selects()) break;
         }

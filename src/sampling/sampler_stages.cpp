@@ -136,11 +136,10 @@ public:
     }
     std::string name() const override { return fmt::format("top-k {}", k_); }
 
+    size_t keeps_top() const noexcept override { return size_t(k_); }
     void apply(candidate_set& c, sampler_rng&) override {
         if (k_ == 0 || size_t(k_) >= c.size) return;
-        c.sort_top(size_t(k_));
-        c.truncate(size_t(k_));
-        c.sorted = true;
+        c.keep_top(size_t(k_));
     }
 
 private:
@@ -254,9 +253,7 @@ public:
             }
             c.truncate(j);
         } else {
-            c.sort_top(min_keep_);
-            c.truncate(min_keep_);
-            c.sorted = true;
+            c.keep_top(min_keep_);
         }
     }
 
@@ -339,6 +336,7 @@ class greedy_stage final : public sampler_stage {
 public:
     std::string name() const override { return "greedy"; }
     bool selects() const noexcept override { return true; }
+    size_t keeps_top() const noexcept override { return 1; }
 
     void apply(candidate_set& c, sampler_rng&) override {
         detail::require_drawable(c);
@@ -446,9 +444,7 @@ public:
         }
         const size_t kk = std::isfinite(k) ? size_t(std::clamp(k, 1.0, double(c.size))) : c.size;
         if (kk < c.size) {
-            c.sort_top(kk);
-            c.truncate(kk);
-            c.sorted = true;
+            c.keep_top(kk);
         }
         draw(c, rng);
     }
