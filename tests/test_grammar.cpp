@@ -331,6 +331,9 @@ TEST_CASE("automaton: masks equal the reference (every token tried) along docume
         {k_json, "{\"name\": \"Ann\", \"n\": [1, 2.5, -3e7], \"ok\": true, \"s\": \"d\u00e9j\u00e0 \\u00e9\\n\"}"},
         {"root ::= (\"ab\" | \"c\")* \"d\"? ([x-z] [0-9]{1,2})*\n", "ababcdx1y22"},
         {"root ::= \"caf\u00e9 \" [\u00e0-\u00ff]{2,4} \"\u65e5\"\n", "caf\u00e9 \u00e0\u00e1\u00e2\u65e5"},
+        // Classes that split a lead byte's range (Cyrillic from U+0430), cover it (CJK), exclude
+        // it (negated Cyrillic block): partial characters merged only where that is exact.
+        {"root ::= [\u0430-\u044f\u4e00-\u9fa5]+ \"!\" [^\u0400-\u04ff]{1,3}\n", "\u043f\u0440\u0438\u65e5\u672c!x\u00e9\u4e2d"},
     };
     for (const char* name : {"llama-spm", "qwen2"}) {
         const test_vocab& tv = vocab_named(name);

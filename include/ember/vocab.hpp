@@ -17,8 +17,10 @@
 namespace ember {
 
 class gguf_file;
+class vocab;
 namespace detail {
 struct vocab_data;
+const vocab_data& vocab_data_of(const vocab& v) noexcept;  // the library's own stages (grammar)
 }
 
 using token_id = int32_t;
@@ -117,6 +119,7 @@ public:
     std::string_view pre_tokenizer() const noexcept;
 
 private:
+    friend const detail::vocab_data& detail::vocab_data_of(const vocab& v) noexcept;
     explicit vocab(std::shared_ptr<const detail::vocab_data> d) : d_(std::move(d)) {}
     std::vector<token_id> tokenize_impl(std::string_view text, bool add_special, bool parse_special,
                                         std::span<const std::pair<size_t, size_t>> literal) const;

@@ -6,6 +6,21 @@
 
 namespace ember::gbnf {
 
+namespace {
+
+// How a class treats every code point of [lo, hi]: 1 all match, 0 none does, -1 some do.
+int class_over(const compiled_grammar::cclass& c, uint32_t lo, uint32_t hi) {
+    bool overlap = false;
+    for (const char_range& r : c.ranges) {
+        if (r.lo <= lo && r.hi >= hi) return c.negated ? 0 : 1;
+        overlap = overlap || (r.lo <= hi && r.hi >= lo);
+    }
+    if (!overlap) return c.negated ? 1 : 0;
+    return -1;
+}
+
+}  // namespace
+
 size_t automaton::state_key_hash::operator()(const std::vector<frame_id>& v) const noexcept {
     uint64_t h = 0xCBF29CE484222325ull;
     for (const frame_id f : v) h = (h ^ f) * 0x100000001B3ull;
@@ -23,6 +38,7 @@ void automaton::reset_caches() {
     after_.clear();
     after_known_.clear();
     states_.clear();
+    tables_.clear();
     state_index_.clear();
     n_masks_ = 0;
     frames_.push_back({UINT32_MAX, 0, 0, 0});  // 0: the empty stack
@@ -86,15 +102,18 @@ const std::vector<automaton::frame_id>& automaton::after(frame_id f) {
     return after_[f];
 }
 
-automaton::state_id automaton::intern_state(std::vector<frame_id> stacks, uint32_t partial_cp, int partial_left) {
+automaton::state_id automaton::intern_state(std::vector<frame_id> stacks, uint32_t partial_cp, int partial_left,
+                                            bool exact_cp) {
     std::sort(stacks.begin(), stacks.end());
     stacks.erase(std::unique(stacks.begin(), stacks.end()), stacks.end());
     size_t h = state_key_hash{}(stacks);
-    h ^= (size_t(partial_cp) << 3 | size_t(partial_left)) * 0x9E3779B97F4A7C15ull;
+    h ^= (size_t(exact_cp ? partial_cp : 0) << 4 | size_t(exact_cp) << 3 | size_t(partial_left)) * 0x9E3779B97F4A7C15ull;
     const auto [b, e] = state_index_.equal_range(h);
     for (auto it = b; it != e; ++it) {
         const state& s = states_[it->second];
-        if (s.partial_cp == partial_cp && s.partial_left == partial_left && s.stacks == stacks) return it->second;
+        if (s.partial_left == partial_left && s.exact_cp == exact_cp && (!exact_cp || s.partial_cp == partial_cp) &&
+            s.stacks == stacks)
+            return it->second;
     }
     const state_id id = state_id(states_.size());
     state s;
@@ -102,6 +121,7 @@ automaton::state_id automaton::intern_state(std::vector<frame_id> stacks, uint32
     s.stacks = std::move(stacks);
     s.partial_cp = partial_cp;
     s.partial_left = partial_left;
+    s.exact_cp = exact_cp;
     states_.push_back(std::move(s));
     state_index_.emplace(h, id);
     return id;
@@ -134,27 +154,34 @@ automaton::state_id automaton::compute_step(state_id sid, uint8_t b) {
             }
             if (!next.empty()) result = intern_state(std::move(next), 0, 0);
         } else {
-            // Incomplete character: keep the stacks whose class can still match one it becomes.
+            // Incomplete character: keep the stacks whose class can still match what it becomes.
+            // When every kept class matches the whole pending range and the remaining bytes are
+            // free (any continuation byte), the payload so far changes nothing ahead: such
+            // states are one state whatever the payload (the first one met stands for all),
+            // rather than one per prefix of every multi-byte character in the vocabulary.
             uint32_t lo, hi;
             detail::utf8_pending_range(cp, left, lo, hi);
-            bool viable = false;
+            std::vector<frame_id> kept;
+            bool mixed = false;
             for (const frame_id f : s0.stacks) {
                 if (f == 0) continue;
                 const frame fr = frames_[f];
-                const auto& cls = g_->classes[g_->rules[fr.rule][fr.alt][fr.idx].index];
-                if (cls.negated) viable = true;
-                for (const char_range& r : cls.ranges) viable = viable || (r.lo <= hi && r.hi >= lo);
-                if (viable) break;
+                const int over = class_over(g_->classes[g_->rules[fr.rule][fr.alt][fr.idx].index], lo, hi);
+                if (over == 0) continue;
+                kept.push_back(f);
+                mixed = mixed || over < 0;
             }
-            if (viable) result = intern_state(states_[sid].stacks, cp, left);
+            // utf8_continue's special second bytes: after E0/ED (3-byte) and F0/F4 (4-byte) leads.
+            const bool bounded = (left == 2 && (cp == 0 || cp == 0xD)) || (left == 3 && (cp == 0 || cp == 4));
+            if (!kept.empty()) result = intern_state(std::move(kept), cp, left, mixed || bounded);
         }
     }
     state& s = states_[sid];  // intern_state may have moved states_
-    if (!s.next) {
-        s.next = std::make_unique<std::array<state_id, 256>>();
-        s.next->fill(unknown);
+    if (s.next == no_table) {
+        s.next = uint32_t(tables_.size() / 256);
+        tables_.resize(tables_.size() + 256, unknown);
     }
-    (*s.next)[b] = result;
+    tables_[size_t(s.next) * 256 + b] = result;
     return result;
 }
 
@@ -205,6 +232,7 @@ automaton::state_id automaton::compact(state_id keep) {
     }
     const uint32_t cp = states_[keep].partial_cp;
     const int left = states_[keep].partial_left;
+    const bool exact = states_[keep].exact_cp;
     reset_caches();
     std::vector<frame_id> stacks;
     for (const auto& chain : chains) {
@@ -212,7 +240,7 @@ automaton::state_id automaton::compact(state_id keep) {
         for (auto it = chain.rbegin(); it != chain.rend(); ++it) f = intern(it->rule, it->alt, it->idx, f);
         stacks.push_back(f);
     }
-    return intern_state(std::move(stacks), cp, left);
+    return intern_state(std::move(stacks), cp, left, exact);
 }
 
 }  // namespace ember::gbnf

@@ -35,8 +35,11 @@ public:
 
     state_id start() const noexcept { return start_; }
     state_id step(state_id s, uint8_t byte) {
-        const auto& t = states_[s].next;
-        if (t && (*t)[byte] != unknown) return (*t)[byte];
+        const uint32_t t = states_[s].next;
+        if (t != no_table) {
+            const state_id r = tables_[size_t(t) * 256 + byte];
+            if (r != unknown) return r;
+        }
         return compute_step(s, byte);
     }
     state_id step(state_id s, std::string_view bytes) {
@@ -75,6 +78,7 @@ public:
 
 private:
     static constexpr state_id unknown = UINT32_MAX - 1;
+    static constexpr uint32_t no_table = UINT32_MAX;
     using frame_id = uint32_t;  // 0 is the empty stack: the completed parse
 
     struct frame {
@@ -97,8 +101,11 @@ private:
         std::vector<frame_id> stacks;  // sorted; each at a character class, or 0
         uint32_t partial_cp = 0;
         int partial_left = 0;
+        // false: partial_cp is one representative of many (see compute_step) and not part of
+        // the state's identity.
+        bool exact_cp = true;
         bool complete = false;
-        std::unique_ptr<std::array<state_id, 256>> next;
+        uint32_t next = no_table;  // its 256 transitions at tables_[next * 256], once stepped
         std::unique_ptr<std::vector<uint64_t>> mask;
     };
     struct state_key_hash {
@@ -115,6 +122,10 @@ private:
     std::vector<uint8_t> after_known_;
 
     std::vector<state> states_;
+    // Every state's transition table, back to back: one growing array rather than a 1 KiB
+    // allocation per state (those went through malloc's large-chunk path, a tenth of a
+    // constrained generation's time).
+    std::vector<state_id> tables_;
     std::unordered_multimap<size_t, state_id> state_index_;
     size_t n_masks_ = 0;
     state_id start_ = 0;
@@ -123,7 +134,7 @@ private:
     frame_id intern(uint32_t rule, uint32_t alt, uint32_t idx, frame_id parent);
     void expand(frame_id f, std::vector<frame_id>& out);
     const std::vector<frame_id>& after(frame_id f);
-    state_id intern_state(std::vector<frame_id> stacks, uint32_t partial_cp, int partial_left);
+    state_id intern_state(std::vector<frame_id> stacks, uint32_t partial_cp, int partial_left, bool exact_cp = true);
     state_id compute_step(state_id s, uint8_t byte);
     void reset_caches();
 };

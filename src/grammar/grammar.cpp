@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
 
 #include "core/util.hpp"
 #include "grammar/automaton.hpp"
 #include "grammar/json_schema.hpp"
+#include "tokenizer/vocab_data.hpp"
 
 namespace ember {
 
@@ -40,10 +42,19 @@ namespace {
 
 using ember::gbnf::automaton;
 
+// One token trie per vocabulary, built by the first grammar that needs it (tens of ms on a
+// 150k-token vocabulary) and shared by every later sampler of that model.
+std::shared_ptr<const ember::gbnf::token_trie> trie_of(const vocab& v) {
+    auto& cache = *detail::vocab_data_of(v).derived;
+    std::lock_guard lock(cache.mutex);
+    if (!cache.grammar_trie) cache.grammar_trie = std::make_shared<const ember::gbnf::token_trie>(v);
+    return std::static_pointer_cast<const ember::gbnf::token_trie>(cache.grammar_trie);
+}
+
 class grammar_stage final : public sampler_stage {
 public:
     grammar_stage(const ember::grammar& g, const vocab& v)
-        : trie_(std::make_shared<const ember::gbnf::token_trie>(v)), a_(g.get()->compiled, trie_), state_(a_.start()) {}
+        : trie_(trie_of(v)), a_(g.get()->compiled, trie_), state_(a_.start()) {}
 
     std::string name() const override { return "grammar"; }
 

@@ -121,6 +121,8 @@ void clean_up_spaces(std::string& s) {
 
 }  // namespace
 
+const vocab_data& detail::vocab_data_of(const vocab& v) noexcept { return *v.d_; }
+
 vocab::vocab() {
     static const auto empty = std::make_shared<const vocab_data>();
     d_ = empty;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -81,6 +82,14 @@ struct vocab_data {
     std::string pre;            // BPE: the pre-tokenizer family in use
 
     std::unique_ptr<tokenizer_algorithm> algorithm;
+
+    // What later stages derive from the vocabulary once and share among everyone holding it:
+    // the grammar's token trie (src/grammar/token_mask.hpp), built on first use.
+    struct derived_cache {
+        std::mutex mutex;
+        std::shared_ptr<const void> grammar_trie;
+    };
+    std::unique_ptr<derived_cache> derived = std::make_unique<derived_cache>();
 
     int32_t size() const noexcept { return int32_t(tokens.size()); }
     bool valid(token_id id) const noexcept { return id >= 0 && id < size(); }
