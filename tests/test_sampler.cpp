@@ -339,42 +339,67 @@ TEST_CASE("fill_top equals fill, an allowed-set filter and top-k, entry for entr
 }
 
 TEST_CASE("a chain that folds an allowed-set stage and top-k into loading draws the same tokens") {
-    // The same filter, once offering its set (the fast path) and once only through apply().
-    struct every_third final : sampler_stage {
-        bool offer;
+    // One filter (every `mod`-th id), checked first, in three guises: only through apply() and
+    // with a top-k / greedy that hides its fast path (the reference); offering its set at once;
+    // offering it only when asked to compute (the chain then tries likely tokens first).
+    enum class offer { never, always, on_demand };
+    struct every_nth final : sampler_stage {
+        offer mode;
+        size_t mod;
         std::vector<uint64_t> bits;
-        every_third(bool o, size_t n) : offer(o), bits((n + 63) / 64) {
-            for (size_t i = 0; i < n; i += 3) bits[i >> 6] |= uint64_t(1) << (i & 63);
+        every_nth(offer o, size_t m, size_t n) : mode(o), mod(m), bits((n + 63) / 64) {
+            for (size_t i = 0; i < n; i += m) bits[i >> 6] |= uint64_t(1) << (i & 63);
         }
-        std::string name() const override { return "every third"; }
+        std::string name() const override { return "every nth"; }
         void apply(candidate_set& c, sampler_rng&) override {
             size_t w = 0;
             for (size_t i = 0; i < c.size; ++i)
-                if (c.data[i].id % 3 == 0) c.data[w++] = c.data[i];
+                if (size_t(c.data[i].id) % mod == 0) c.data[w++] = c.data[i];
             if (w != c.size) c.identity = false;
             c.size = w;
         }
-        const std::vector<uint64_t>* allowed_set() override { return offer ? &bits : nullptr; }
+        bool checks_first() const noexcept override { return true; }
+        bool allows(token_id id) override { return size_t(id) % mod == 0; }
+        const std::vector<uint64_t>* allowed_set(bool compute) override {
+            return mode == offer::always || (mode == offer::on_demand && compute) ? &bits : nullptr;
+        }
+    };
+    struct opaque final : sampler_stage {  // the same stage without keeps_top()
+        std::unique_ptr<sampler_stage> inner;
+        explicit opaque(std::unique_ptr<sampler_stage> s) : inner(std::move(s)) {}
+        std::string name() const override { return inner->name(); }
+        void apply(candidate_set& c, sampler_rng& r) override { inner->apply(c, r); }
+        bool selects() const noexcept override { return inner->selects(); }
+        bool uses_rng() const noexcept override { return inner->uses_rng(); }
     };
     const size_t n = 5000;
     std::mt19937 rng(5);
     std::vector<std::vector<float>> rows(50, std::vector<float>(n));
     for (auto& r : rows)
         for (auto& l : r) l = std::normal_distribution<float>(0, 3)(rng);
-    for (int top_k : {0, 40, 4000, -1}) {  // -1: greedy
-        auto build = [&](bool offer) {
-            sampler s(99);
-            s.add(std::make_unique<every_third>(offer, n));
-            if (top_k < 0) return std::move(s.add(stages::greedy()));
-            if (top_k) s.add(stages::top_k(top_k));
-            s.add(stages::top_p(0.95f)).add(stages::min_p(0.05f)).add(stages::temperature(0.8f));
-            return s;
-        };
-        sampler fast = build(true), slow = build(false);
-        for (const auto& r : rows) {
-            const token_id a = fast.sample(r), b = slow.sample(r);
-            CHECK(a == b);
-            CHECK(a % 3 == 0);
+    for (size_t mod : {size_t(3), size_t(97)}) {  // 97: too few allowed among the likely tokens
+        for (int top_k : {0, 40, 4000, -1}) {  // -1: greedy
+            CAPTURE(mod);
+            CAPTURE(top_k);
+            auto build = [&](offer o) {
+                sampler s(99);
+                const auto wrap = [&](std::unique_ptr<sampler_stage> st) -> std::unique_ptr<sampler_stage> {
+                    if (o == offer::never) return std::make_unique<opaque>(std::move(st));
+                    return st;
+                };
+                s.add(std::make_unique<every_nth>(o, mod, n));
+                if (top_k < 0) return std::move(s.add(wrap(stages::greedy())));
+                if (top_k) s.add(wrap(stages::top_k(top_k)));
+                s.add(stages::top_p(0.95f)).add(stages::min_p(0.05f)).add(stages::temperature(0.8f));
+                return s;
+            };
+            sampler ref = build(offer::never), fast = build(offer::always), lazy = build(offer::on_demand);
+            for (const auto& r : rows) {
+                const token_id a = ref.sample(r), b = fast.sample(r), c = lazy.sample(r);
+                CHECK(a == b);
+                CHECK(a == c);
+                CHECK(size_t(a) % mod == 0);
+            }
         }
     }
 }

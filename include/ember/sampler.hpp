@@ -153,6 +153,10 @@ struct candidate_set {
 inline bool ranks_before(const token_candidate& a, const token_candidate& b) noexcept {
     return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
 }
+// The same as a function object, so sorts and selections inline the comparison.
+struct rank_order {
+    bool operator()(const token_candidate& a, const token_candidate& b) const noexcept { return ranks_before(a, b); }
+};
 
 // One step of a chain. apply() transforms the candidates; the stage that ends a chain
 // (greedy, mirostat) sets candidates.selected and leaves the distribution it drew from in
@@ -179,7 +183,9 @@ public:
     // apply(); a stage whose result on a fresh row is its result on that row's k best entries
     // (sorted, or in id order when there are no more than k) returns k, else 0: top-k (k),
     // greedy (1). The chain then loads only those and still runs apply().
-    virtual const std::vector<uint64_t>* allowed_set() { return nullptr; }
+    // With compute = false only a set already at hand is returned (the chain may then try
+    // allows() on a few likely tokens before asking for the whole set).
+    virtual const std::vector<uint64_t>* allowed_set(bool /*compute*/) { return nullptr; }
     virtual size_t keeps_top() const noexcept { return 0; }
     virtual bool selects() const noexcept { return false; }  // picks the token itself
     virtual bool uses_rng() const noexcept { return false; }

@@ -59,6 +59,7 @@ public:
     // The tokens allowed after s: bit id of the result (n_vocab bits). The reference is valid
     // until the next call that may add states (step, mask, compact).
     const std::vector<uint64_t>& mask(state_id s);
+    bool has_mask(state_id s) const noexcept { return bool(states_[s].mask); }
 
     size_t n_states() const noexcept { return states_.size(); }
     size_t n_frames() const noexcept { return frames_.size(); }

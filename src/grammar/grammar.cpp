@@ -79,9 +79,9 @@ public:
         if (!any) detail::fail(errc::invalid_argument, "grammar: no token of the vocabulary can continue the grammar here");
     }
 
-    const std::vector<uint64_t>* allowed_set() override {
-        if (size_t(trie_->n_vocab()) == 0) return nullptr;
+    const std::vector<uint64_t>* allowed_set(bool compute) override {
         state_ = a_.compact(state_);
+        if (!compute && !a_.has_mask(state_)) return nullptr;
         return &a_.mask(state_);
     }
 

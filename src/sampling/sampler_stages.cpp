@@ -164,13 +164,13 @@ public:
         size_t keep = select_mass(c);
         const auto at = [&](size_t i) { return c.data.begin() + ptrdiff_t(i); };
         if (keep < min_keep) {
-            std::nth_element(at(0), at(min_keep), at(c.size), ranks_before);
+            std::nth_element(at(0), at(min_keep), at(c.size), rank_order{});
             keep = min_keep;
         }
         // Selection left [0, keep) in an order that depends on the standard library; draws walk
         // the candidates in order, so give them a canonical one before anything is drawn.
         if (keep <= 1024) {
-            std::sort(at(0), at(keep), ranks_before);
+            std::sort(at(0), at(keep), rank_order{});
             c.truncate(keep);
             c.sorted = true;
         } else {
@@ -203,7 +203,7 @@ private:
         while (hi - lo > 256) {
             const size_t mid = lo + std::min(block, (hi - lo) / 2);
             block = hi;
-            std::nth_element(at(lo), at(mid), at(hi), ranks_before);
+            std::nth_element(at(lo), at(mid), at(hi), rank_order{});
             double mass = 0;
             for (size_t i = lo; i < mid; ++i) mass += double(c.data[i].p);
             if (mass >= target) {
@@ -213,7 +213,7 @@ private:
                 lo = mid;
             }
         }
-        std::sort(at(lo), at(hi), ranks_before);
+        std::sort(at(lo), at(hi), rank_order{});
         return crossing(c, lo, hi, target);
     }
 
