@@ -123,6 +123,7 @@ automaton::state_id automaton::intern_state(std::vector<frame_id> stacks, uint32
     s.partial_left = partial_left;
     s.exact_cp = exact_cp;
     states_.push_back(std::move(s));
+    tables_.resize(tables_.size() + 256, unknown);
     state_index_.emplace(h, id);
     return id;
 }
@@ -176,12 +177,7 @@ automaton::state_id automaton::compute_step(state_id sid, uint8_t b) {
             if (!kept.empty()) result = intern_state(std::move(kept), cp, left, mixed || bounded);
         }
     }
-    state& s = states_[sid];  // intern_state may have moved states_
-    if (s.next == no_table) {
-        s.next = uint32_t(tables_.size() / 256);
-        tables_.resize(tables_.size() + 256, unknown);
-    }
-    tables_[size_t(s.next) * 256 + b] = result;
+    tables_[size_t(sid) * 256 + b] = result;
     return result;
 }
 
@@ -201,15 +197,29 @@ const std::vector<uint64_t>& automaton::mask(state_id s) {
     walk_.assign(size_t(t.max_depth()) + 1, dead);
     walk_[0] = s;
     const uint32_t n = uint32_t(byte.size());
+    // Raw pointers: the loop is the hot path of a first visit; only compute_step can grow
+    // tables_, so the table pointer is reloaded after it.
+    const uint8_t* bp = byte.data();
+    const uint16_t* dp = depth.data();
+    const uint32_t* sp = skip.data();
+    const uint32_t* tb = tok_begin.data();
+    const token_id* tk = toks.data();
+    state_id* walk = walk_.data();
+    const state_id* tables = tables_.data();
     for (uint32_t i = 1; i < n;) {
-        const uint32_t d = depth[i];
-        const state_id next = step(walk_[d - 1], byte[i]);
+        const uint32_t d = dp[i];
+        const state_id from = walk[d - 1];
+        state_id next = tables[size_t(from) * 256 + bp[i]];
+        if (next == unknown) {
+            next = compute_step(from, bp[i]);
+            tables = tables_.data();
+        }
         if (next == dead) {
-            i = skip[i];
+            i = sp[i];
             continue;
         }
-        walk_[d] = next;
-        for (uint32_t k = tok_begin[i]; k < tok_begin[i + 1]; ++k) set(toks[k]);
+        walk[d] = next;
+        for (uint32_t k = tb[i]; k < tb[i + 1]; ++k) set(tk[k]);
         ++i;
     }
     states_[s].mask = std::move(m);

@@ -35,12 +35,8 @@ public:
 
     state_id start() const noexcept { return start_; }
     state_id step(state_id s, uint8_t byte) {
-        const uint32_t t = states_[s].next;
-        if (t != no_table) {
-            const state_id r = tables_[size_t(t) * 256 + byte];
-            if (r != unknown) return r;
-        }
-        return compute_step(s, byte);
+        const state_id r = tables_[size_t(s) * 256 + byte];
+        return r != unknown ? r : compute_step(s, byte);
     }
     state_id step(state_id s, std::string_view bytes) {
         for (const char c : bytes) {
@@ -71,7 +67,7 @@ public:
     state_id compact(state_id keep);
 
     struct limits {
-        size_t max_states = 1u << 15;  // each holds a 1 KiB transition table once stepped
+        size_t max_states = 1u << 15;  // each holds a 1 KiB transition table
         size_t max_masks = 512;        // each n_vocab / 8 bytes
         size_t max_frames = 1u << 21;
     };
@@ -79,7 +75,6 @@ public:
 
 private:
     static constexpr state_id unknown = UINT32_MAX - 1;
-    static constexpr uint32_t no_table = UINT32_MAX;
     using frame_id = uint32_t;  // 0 is the empty stack: the completed parse
 
     struct frame {
@@ -106,7 +101,6 @@ private:
         // the state's identity.
         bool exact_cp = true;
         bool complete = false;
-        uint32_t next = no_table;  // its 256 transitions at tables_[next * 256], once stepped
         std::unique_ptr<std::vector<uint64_t>> mask;
     };
     struct state_key_hash {
@@ -123,9 +117,9 @@ private:
     std::vector<uint8_t> after_known_;
 
     std::vector<state> states_;
-    // Every state's transition table, back to back: one growing array rather than a 1 KiB
-    // allocation per state (those went through malloc's large-chunk path, a tenth of a
-    // constrained generation's time).
+    // Every state's byte transitions, state s at [256 s, 256 s + 256) (unknown until computed):
+    // one growing array rather than a 1 KiB allocation per state (those went through malloc's
+    // large-chunk path, a tenth of a constrained generation's time), and a step is one load.
     std::vector<state_id> tables_;
     std::unordered_multimap<size_t, state_id> state_index_;
     size_t n_masks_ = 0;
