@@ -453,9 +453,9 @@ token_id sampler::sample(std::span<const float> logits) {
         if (!pre.sorted) std::sort(pre.data.begin(), pre.data.begin() + ptrdiff_t(pre.size), rank_order{});
         c.data.resize(logits.size());
     }
-    const auto load_from_pre = [&](size_t n_take) {
-        std::copy_n(pre.data.begin(), n_take, c.data.begin());
-        c.size = n_take;
+    // c's first n entries were taken from pre, best first.
+    const auto loaded_from_pre = [&](size_t n) {
+        c.size = n;
         c.n_vocab = int64_t(logits.size());
         c.sorted = true;
         c.identity = false;
@@ -469,7 +469,9 @@ token_id sampler::sample(std::span<const float> logits) {
         const size_t k_next = i + 1 < n_stages ? m.stages[i + 1]->keeps_top() : 0;
         const std::vector<uint64_t>* allowed = i < n_stages ? m.stages[i]->allowed_set(false) : nullptr;
         if (use_pre && first_stage == 1) {
-            load_from_pre(std::min(k_pre, pre.size));  // what fill_top(k) would load: pre is longer
+            const size_t n_take = std::min(k_pre, pre.size);  // what fill_top(k) would load: pre is longer
+            std::copy_n(pre.data.begin(), n_take, c.data.begin());
+            loaded_from_pre(n_take);
             loaded = true;
         } else if (use_pre && first_stage == 0) {
             const bool bits_ok = allowed && allowed->size() == (logits.size() + 63) / 64;
@@ -481,11 +483,7 @@ token_id sampler::sample(std::span<const float> logits) {
             for (size_t j = 0; j < pre.size && kept <= k_pre; ++j)
                 if (fits(pre.data[j].id)) c.data[kept++] = pre.data[j];
             if (kept > k_pre) {
-                c.size = k_pre;
-                c.n_vocab = int64_t(logits.size());
-                c.sorted = true;
-                c.identity = false;
-                c.selected = -1;
+                loaded_from_pre(k_pre);
                 loaded = true;
                 ++i;
             }
