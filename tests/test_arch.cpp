@@ -46,7 +46,7 @@ TEST_CASE("tiny models of every new architecture match llama.cpp") {
         CAPTURE(name);
         const auto* preset = find_random_model_preset(name);
         REQUIRE(preset != nullptr);
-        const auto path = std::filesystem::path(EMBER_TEST_TMP_DIR) / (name + ".gguf");
+        const auto path = test::tmp_dir() / (name + ".gguf");
         make_random_model(path, {.shape = preset->shape, .name = "tiny-random", .type = "F32", .seed = 0,
                                  .vocab = test::shared("models/stories260K.gguf"), .n_threads = 2});
         const auto st = test::check_golden_at(path, std::filesystem::path(EMBER_SOURCE_DIR) / "tests/data/golden" / (name + ".jsonl"), 1e-3);
@@ -62,7 +62,7 @@ TEST_CASE("phi3 longrope: long and short factors match llama.cpp on each side of
     const auto* preset = find_random_model_preset("tiny-phi3-longrope");
     REQUIRE(preset != nullptr);
     REQUIRE(preset->shape.rope_orig_ctx == 256);
-    const auto path = std::filesystem::path(EMBER_TEST_TMP_DIR) / "tiny-phi3-longrope.gguf";
+    const auto path = test::tmp_dir() / "tiny-phi3-longrope.gguf";
     make_random_model(path, {.shape = preset->shape, .name = "tiny-random", .type = "F32", .seed = 0,
                              .vocab = test::shared("models/stories260K.gguf"), .n_threads = 2});
     const auto golden = std::filesystem::path(EMBER_SOURCE_DIR) / "tests/data/golden";
